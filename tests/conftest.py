@@ -1,0 +1,97 @@
+"""Shared fixtures: units, systems with keys, API clients acting as a system or a person."""
+
+from __future__ import annotations
+
+import itertools
+from decimal import Decimal
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from rest_framework.test import APIClient
+
+from thread.catalog import services as catalog
+from thread.flows import services as flows
+from thread.roles import setup_roles
+
+_keys = itertools.count(1)
+
+
+@pytest.fixture
+def units(db):
+    table = {}
+    for code, name, dimension, factor in [
+        ("pcs", "pieces", "count", "1"), ("m", "metre", "length", "1"),
+        ("mm", "millimetre", "length", "0.001"), ("kg", "kilogram", "mass", "1"),
+        ("g", "gram", "mass", "0.001"),
+    ]:
+        table[code] = catalog.unit_create(code=code, name=name, dimension=dimension,
+                                          factor=Decimal(factor), actor=None, reason="test units")
+    return table
+
+
+class SystemClient(APIClient):
+    """An API client authenticated as an external system. `push` adds a fresh Idempotency-Key
+    unless one is given."""
+
+    def __init__(self, system, raw_key, **kwargs):
+        super().__init__(**kwargs)
+        self.system = system
+        self.raw_key = raw_key
+        self.credentials(HTTP_AUTHORIZATION=f"Bearer {raw_key}")
+
+    def push(self, path, data, key=None, method="post", **extra):
+        key = key or f"key-{next(_keys)}"
+        return getattr(self, method)(path, data, format="json", HTTP_IDEMPOTENCY_KEY=key, **extra)
+
+
+def make_system_client(name, kind):
+    system = flows.system_create(name=name, kind=kind, actor=None, reason="test system")
+    issued = flows.api_key_issue(system=system, actor=None, reason="test key")
+    return SystemClient(system, issued.raw_key)
+
+
+@pytest.fixture
+def plm(db):
+    return make_system_client("PLM test", "plm")
+
+
+@pytest.fixture
+def erp(db):
+    return make_system_client("ERP test", "erp")
+
+
+@pytest.fixture
+def mes(db):
+    return make_system_client("MES test", "mes")
+
+
+@pytest.fixture
+def roles(db):
+    setup_roles()
+
+
+@pytest.fixture
+def person(db, roles):
+    """A logged-in person in the given role group: person("auditor")."""
+
+    def make(role: str):
+        user = get_user_model().objects.create_user(f"{role.replace(' ', '-')}-user",
+                                                    password="pw", is_staff=True)
+        user.groups.add(Group.objects.get(name=role))
+        client = APIClient(enforce_csrf_checks=True)
+        client.force_login(user)
+        client.csrf_token = "c" * 32  # as the browser would echo the admin's csrftoken cookie
+        client.user = user
+        return client
+
+    return make
+
+
+def problem(response) -> dict:
+    """Assert the response is a problem-details body and return it."""
+    assert response["Content-Type"].startswith("application/problem+json"), response.content
+    body = response.json()
+    assert body["status"] == response.status_code
+    assert body["type"].startswith("/problems/")
+    return body

@@ -1,0 +1,51 @@
+"""Admin plumbing shared by the apps: every admin edit asks why, and history records it."""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib.admin.helpers import ActionForm
+from simple_history.admin import SimpleHistoryAdmin
+
+from thread.history import audited
+
+REASON_HELP = "Why this change? Recorded in the history with your name."
+
+
+class ReasonActionForm(ActionForm):
+    reason = forms.CharField(required=False, label="Reason",
+                             widget=forms.TextInput(attrs={"size": 40}))
+
+
+def action_reason(request, default: str) -> str:
+    return (request.POST.get("reason") or "").strip() or default
+
+
+class AuditedAdmin(SimpleHistoryAdmin):
+    """A history-tracked admin whose change form has a required Reason field.
+
+    `save_with_reason` is where a subclass hands the write to its service; the default only
+    attaches who/why to a plain reference-data save (the model form already ran full_clean)."""
+
+    action_form = ReasonActionForm
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change=change, **kwargs)
+        if "reason" in form.base_fields:
+            return form
+        return type(form.__name__, (form,), {
+            "reason": forms.CharField(widget=forms.Textarea(attrs={"rows": 2, "cols": 60}),
+                                      help_text=REASON_HELP),
+        })
+
+    def get_fieldsets(self, request, obj=None):
+        fieldsets = super().get_fieldsets(request, obj)
+        names = [f for _, opts in fieldsets for f in opts["fields"]]
+        if "reason" in names or not self.has_change_permission(request, obj):
+            return fieldsets
+        return [*fieldsets, ("Audit", {"fields": ["reason"]})]
+
+    def save_model(self, request, obj, form, change):
+        self.save_with_reason(request, obj, form, change, form.cleaned_data["reason"])
+
+    def save_with_reason(self, request, obj, form, change, reason: str) -> None:
+        audited(obj, request.user, reason).save()

@@ -1,0 +1,144 @@
+from django.contrib import admin, messages
+
+from thread.admin_tools import AuditedAdmin, action_reason
+from thread.errors import DomainError
+
+from . import services
+from .choices import RevisionStatus
+from .models import (
+    CrossReference,
+    Part,
+    PartRevision,
+    PartUnitConversion,
+    Plant,
+    PlantPart,
+    UnitOfMeasure,
+)
+
+
+@admin.register(UnitOfMeasure)
+class UnitAdmin(AuditedAdmin):
+    list_display = ["code", "name", "dimension", "factor"]
+    list_filter = ["dimension"]
+    search_fields = ["code", "name"]
+
+
+class RevisionInline(admin.TabularInline):
+    model = PartRevision
+    fields = ["label", "status", "released_at", "released_by", "description"]
+    readonly_fields = fields
+    extra = 0
+    show_change_link = True
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+class ConversionInline(admin.TabularInline):
+    model = PartUnitConversion
+    extra = 0
+    fields = ["from_unit", "to_unit", "factor"]
+    readonly_fields = fields
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Part)
+class PartAdmin(AuditedAdmin):
+    list_display = ["number", "name", "category", "base_unit", "make_or_buy", "lifecycle_state"]
+    list_filter = ["lifecycle_state", "make_or_buy", "category", "base_unit"]
+    search_fields = ["number", "name"]
+    list_select_related = ["base_unit"]
+    inlines = [RevisionInline, ConversionInline]
+
+    def get_readonly_fields(self, request, obj=None):
+        # The base unit anchors every BOM quantity of the part: fixed once created.
+        return ["number", "base_unit"] if obj else []
+
+    def save_with_reason(self, request, obj, form, change, reason):
+        fields = {f: form.cleaned_data[f] for f in services.PART_FIELDS if f in form.cleaned_data}
+        if change:
+            services.part_update(part=obj, actor=request.user, reason=reason, **fields)
+        else:
+            created = services.part_create(number=obj.number, name=obj.name,
+                                           base_unit=obj.base_unit, actor=request.user,
+                                           reason=reason,
+                                           **{k: v for k, v in fields.items() if k != "name"})
+            obj.pk = created.pk
+
+
+@admin.register(PartRevision)
+class PartRevisionAdmin(AuditedAdmin):
+    list_display = ["part", "label", "status", "released_at", "released_by"]
+    list_filter = ["status"]
+    search_fields = ["part__number", "label"]
+    list_select_related = ["part", "released_by"]
+    autocomplete_fields = ["part"]
+    actions = ["release_selected"]
+
+    def get_readonly_fields(self, request, obj=None):
+        always = ["status", "released_at", "released_by"]
+        if obj is None:
+            return always
+        if obj.is_frozen:  # a released revision is shown, never edited
+            return ["part", "label", "description", "attributes", *always]
+        return ["part", "label", *always]
+
+    def save_with_reason(self, request, obj, form, change, reason):
+        if change:
+            services.revision_update(revision=obj, actor=request.user, reason=reason,
+                                     description=obj.description, attributes=obj.attributes)
+        else:
+            created = services.revision_create(part=obj.part, label=obj.label,
+                                               actor=request.user, reason=reason,
+                                               description=obj.description,
+                                               attributes=obj.attributes)
+            obj.pk = created.pk
+
+    @admin.action(description="Release selected draft revisions", permissions=["release"])
+    def release_selected(self, request, queryset):
+        reason = action_reason(request, f"Released in the admin by {request.user}")
+        for revision in queryset.filter(status=RevisionStatus.DRAFT):
+            try:
+                services.revision_release(revision=revision, actor=request.user, reason=reason)
+            except DomainError as exc:
+                self.message_user(request, str(exc), messages.ERROR)
+            else:
+                self.message_user(request, f"{revision} released.", messages.SUCCESS)
+
+    def has_release_permission(self, request):
+        return request.user.has_perm("catalog.release_partrevision")
+
+
+@admin.register(PartUnitConversion)
+class PartUnitConversionAdmin(AuditedAdmin):
+    list_display = ["part", "from_unit", "factor", "to_unit"]
+    autocomplete_fields = ["part"]
+    list_select_related = ["part", "from_unit", "to_unit"]
+
+
+@admin.register(Plant)
+class PlantAdmin(AuditedAdmin):
+    list_display = ["code", "name", "time_zone", "erp_system", "mes_system"]
+    list_select_related = ["erp_system", "mes_system"]
+    search_fields = ["code", "name"]
+
+
+@admin.register(PlantPart)
+class PlantPartAdmin(AuditedAdmin):
+    list_display = ["part", "plant", "active", "make_or_buy", "unit"]
+    list_filter = ["plant", "active", "make_or_buy"]
+    search_fields = ["part__number"]
+    autocomplete_fields = ["part"]
+    list_select_related = ["part", "plant", "unit"]
+
+
+@admin.register(CrossReference)
+class CrossReferenceAdmin(AuditedAdmin):
+    list_display = ["system", "kind", "external_id", "plant", "content_type", "object_id"]
+    list_filter = ["system", "kind", "plant"]
+    search_fields = ["external_id"]
+    list_select_related = ["system", "plant", "content_type"]

@@ -1,0 +1,85 @@
+from rest_framework import serializers
+
+from ..choices import LifecycleState, MakeOrBuy
+from ..models import Part, PartRevision, Plant, UnitOfMeasure
+from ..validators import PART_NUMBER_MAX_LENGTH, part_number_problem
+
+
+class UnitSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = UnitOfMeasure
+        fields = ["id", "code", "name", "dimension", "factor"]
+
+
+class PartSerializer(serializers.ModelSerializer):
+    base_unit = serializers.SlugRelatedField(slug_field="code", read_only=True)
+
+    class Meta:
+        model = Part
+        fields = ["id", "number", "name", "description", "category", "base_unit", "make_or_buy",
+                  "lifecycle_state", "created_at", "updated_at"]
+
+
+class PartBriefSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Part
+        fields = ["id", "number", "name"]
+
+
+class ReasonField(serializers.CharField):
+    def __init__(self, **kwargs):
+        super().__init__(required=False, allow_blank=True, max_length=2000,
+                         help_text="Why: recorded in history. Defaults to the pushing system and "
+                                   "its Idempotency-Key.", **kwargs)
+
+
+class PartPushSerializer(serializers.Serializer):
+    number = serializers.CharField(max_length=PART_NUMBER_MAX_LENGTH + 1, trim_whitespace=False)
+    name = serializers.CharField(max_length=200)
+    description = serializers.CharField(required=False, allow_blank=True, default="")
+    category = serializers.CharField(required=False, allow_blank=True, max_length=64, default="")
+    base_unit = serializers.SlugRelatedField(slug_field="code",
+                                             queryset=UnitOfMeasure.objects.all())
+    make_or_buy = serializers.ChoiceField(choices=MakeOrBuy.choices, default=MakeOrBuy.MAKE)
+    lifecycle_state = serializers.ChoiceField(choices=LifecycleState.choices,
+                                              default=LifecycleState.IN_DESIGN)
+    reason = ReasonField()
+
+    def validate_number(self, value: str) -> str:
+        problem = part_number_problem(value)
+        if problem:
+            raise serializers.ValidationError(problem, code="invalid_part_number")
+        return value
+
+
+class PartRevisionSerializer(serializers.ModelSerializer):
+    part = PartBriefSerializer(read_only=True)
+    released_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+
+    class Meta:
+        model = PartRevision
+        fields = ["id", "part", "label", "status", "description", "attributes", "created_at",
+                  "released_at", "released_by"]
+
+
+class PartRevisionPushSerializer(serializers.Serializer):
+    part = serializers.SlugRelatedField(slug_field="number", queryset=Part.objects.all(),
+                                        help_text="Part number.")
+    label = serializers.RegexField(r"^[A-Za-z0-9.\-_]{1,16}$", max_length=16,
+                                   help_text="Revision label, e.g. A, B, 02.")
+    description = serializers.CharField(required=False, allow_blank=True, default="")
+    attributes = serializers.DictField(required=False, default=dict)
+    reason = ReasonField()
+
+
+class ReleaseSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=2000)
+
+
+class PlantSerializer(serializers.ModelSerializer):
+    erp_system = serializers.SlugRelatedField(slug_field="name", read_only=True)
+    mes_system = serializers.SlugRelatedField(slug_field="name", read_only=True)
+
+    class Meta:
+        model = Plant
+        fields = ["id", "code", "name", "time_zone", "erp_system", "mes_system"]

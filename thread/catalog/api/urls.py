@@ -1,0 +1,12 @@
+from rest_framework.routers import DefaultRouter
+
+from . import views
+
+router = DefaultRouter()
+router.register("parts", views.PartViewSet)
+router.register("part-revisions", views.PartRevisionViewSet)
+router.register("units", views.UnitViewSet)
+router.register("plants", views.PlantViewSet)
+
+app_name = "catalog"
+urlpatterns = router.urls

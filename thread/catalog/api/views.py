@@ -1,0 +1,86 @@
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.response import Response
+
+from thread.flows.choices import SystemKind
+from thread.flows.idempotency import idempotent
+from thread.flows.reasons import push_reason
+
+from .. import selectors, services
+from ..filtersets import PartFilterSet, PartRevisionFilterSet, PlantFilterSet, UnitFilterSet
+from ..models import PartRevision
+from . import serializers as s
+
+PLM_ONLY = frozenset({SystemKind.PLM})
+
+
+class UnitViewSet(viewsets.ReadOnlyModelViewSet):
+    queryset = selectors.units_list()
+    serializer_class = s.UnitSerializer
+    filterset_class = UnitFilterSet
+    search_fields = ["code", "name"]
+
+
+class PlantViewSet(viewsets.ReadOnlyModelViewSet):
+    queryset = selectors.plants_list()
+    serializer_class = s.PlantSerializer
+    filterset_class = PlantFilterSet
+    search_fields = ["code", "name"]
+
+
+class PartViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
+    """Parts. A PLM pushes the whole part: POST creates it (201) or applies what differs (200)."""
+
+    queryset = selectors.parts_list()
+    serializer_class = s.PartSerializer
+    filterset_class = PartFilterSet
+    search_fields = ["number", "name"]
+    system_push_kinds = PLM_ONLY
+
+    @extend_schema(request=s.PartPushSerializer, responses={201: s.PartSerializer,
+                                                            200: s.PartSerializer})
+    @idempotent()
+    def create(self, request, *args, **kwargs):
+        data = s.PartPushSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        fields = dict(data.validated_data)
+        reason = push_reason(request, fields.pop("reason", ""))
+        part, created = services.part_upsert(actor=request.user, reason=reason, **fields)
+        return Response(s.PartSerializer(part).data,
+                        status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
+
+
+class PartRevisionViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
+    """Part revisions. POST creates a draft revision or updates a draft's description and
+    attributes; a released revision answers 409 if the push would change it."""
+
+    queryset = selectors.revisions_list()
+    serializer_class = s.PartRevisionSerializer
+    filterset_class = PartRevisionFilterSet
+    search_fields = ["part__number", "label"]
+    system_push_kinds = PLM_ONLY
+    required_perms = None  # actions set their own (see CallerRights)
+
+    @extend_schema(request=s.PartRevisionPushSerializer,
+                   responses={201: s.PartRevisionSerializer, 200: s.PartRevisionSerializer})
+    @idempotent()
+    def create(self, request, *args, **kwargs):
+        data = s.PartRevisionPushSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        fields = dict(data.validated_data)
+        reason = push_reason(request, fields.pop("reason", ""))
+        revision, created = services.revision_upsert(actor=request.user, reason=reason, **fields)
+        return Response(s.PartRevisionSerializer(revision).data,
+                        status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
+
+    @extend_schema(request=s.ReleaseSerializer, responses={200: s.PartRevisionSerializer})
+    @action(detail=True, methods=["post"], required_perms={"*": ["catalog.release_partrevision"]})
+    @idempotent()
+    def release(self, request, pk=None):
+        revision: PartRevision = self.get_object()
+        data = s.ReleaseSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        revision = services.revision_release(revision=revision, actor=request.user,
+                                             reason=data.validated_data["reason"])
+        return Response(s.PartRevisionSerializer(revision).data)

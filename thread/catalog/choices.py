@@ -1,0 +1,35 @@
+from django.db import models
+
+
+class Dimension(models.TextChoices):
+    COUNT = "count", "Count"
+    LENGTH = "length", "Length"
+    MASS = "mass", "Mass"
+    VOLUME = "volume", "Volume"
+    AREA = "area", "Area"
+    TIME = "time", "Time"
+
+
+class MakeOrBuy(models.TextChoices):
+    MAKE = "make", "Make"
+    BUY = "buy", "Buy"
+
+
+class LifecycleState(models.TextChoices):
+    IN_DESIGN = "in_design", "In design"
+    ACTIVE = "active", "Active"
+    OBSOLETE = "obsolete", "Obsolete"
+
+
+class RevisionStatus(models.TextChoices):
+    DRAFT = "draft", "Draft"
+    RELEASED = "released", "Released"
+    SUPERSEDED = "superseded", "Superseded"
+    OBSOLETE = "obsolete", "Obsolete"
+
+
+class CrossReferenceKind(models.TextChoices):
+    PLM_ITEM = "plm_item", "PLM item id"
+    ERP_MATERIAL = "erp_material", "ERP material number"
+    MES_MATERIAL = "mes_material", "MES material id"
+    PLANT = "plant", "Plant id"

@@ -1,0 +1,216 @@
+from decimal import Decimal
+from zoneinfo import available_timezones
+
+from django.conf import settings
+from django.contrib.contenttypes.fields import GenericForeignKey
+from django.contrib.contenttypes.models import ContentType
+from django.core.exceptions import ValidationError
+from django.core.validators import MinValueValidator
+from django.db import models
+from django.db.models import Q
+from simple_history.models import HistoricalRecords
+
+from .choices import (
+    CrossReferenceKind,
+    Dimension,
+    LifecycleState,
+    MakeOrBuy,
+    RevisionStatus,
+)
+from .validators import validate_part_number
+
+
+def validate_time_zone(value: str) -> None:
+    if value not in available_timezones():
+        raise ValidationError(f"{value!r} is not an IANA time zone (e.g. Europe/Berlin).",
+                              code="invalid_time_zone")
+
+
+class UnitOfMeasure(models.Model):
+    code = models.CharField(max_length=16, unique=True)
+    name = models.CharField(max_length=64)
+    dimension = models.CharField(max_length=10, choices=Dimension.choices)
+    factor = models.DecimalField(
+        max_digits=30, decimal_places=15, validators=[MinValueValidator(Decimal("1e-15"))],
+        help_text="How many of the dimension's base unit one of this unit is (mm: 0.001 m).",
+    )
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["dimension", "factor", "code"]
+        verbose_name = "unit of measure"
+
+    def __str__(self) -> str:
+        return self.code
+
+
+class Part(models.Model):
+    number = models.CharField(max_length=64, unique=True, validators=[validate_part_number])
+    name = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    category = models.CharField(max_length=64, blank=True, db_index=True)
+    base_unit = models.ForeignKey(UnitOfMeasure, on_delete=models.PROTECT, related_name="+")
+    make_or_buy = models.CharField(max_length=4, choices=MakeOrBuy.choices, default=MakeOrBuy.MAKE)
+    lifecycle_state = models.CharField(
+        max_length=10, choices=LifecycleState.choices, default=LifecycleState.IN_DESIGN
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["number"]
+
+    def __str__(self) -> str:
+        return self.number
+
+
+class PartRevision(models.Model):
+    """A part's versioned definition. Once released its content never changes; only its status
+    moves on (superseded, obsolete)."""
+
+    part = models.ForeignKey(Part, on_delete=models.PROTECT, related_name="revisions")
+    label = models.CharField(max_length=16)
+    status = models.CharField(
+        max_length=10, choices=RevisionStatus.choices, default=RevisionStatus.DRAFT, db_index=True
+    )
+    description = models.TextField(blank=True)
+    attributes = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    released_at = models.DateTimeField(null=True, blank=True)
+    released_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["part__number", "created_at", "id"]
+        permissions = [("release_partrevision", "Can release a part revision")]
+        constraints = [
+            models.UniqueConstraint(fields=["part", "label"], name="revision_unique_label"),
+            models.CheckConstraint(
+                condition=Q(status="draft") | Q(released_at__isnull=False),
+                name="revision_released_has_time",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.part.number} rev {self.label}"
+
+    @property
+    def is_frozen(self) -> bool:
+        return self.status != RevisionStatus.DRAFT
+
+
+class PartUnitConversion(models.Model):
+    """A conversion across dimensions that holds for one part: 1 from_unit = factor to_unit."""
+
+    part = models.ForeignKey(Part, on_delete=models.CASCADE, related_name="unit_conversions")
+    from_unit = models.ForeignKey(UnitOfMeasure, on_delete=models.PROTECT, related_name="+")
+    to_unit = models.ForeignKey(UnitOfMeasure, on_delete=models.PROTECT, related_name="+")
+    factor = models.DecimalField(max_digits=30, decimal_places=15,
+                                 validators=[MinValueValidator(Decimal("1e-15"))])
+    history = HistoricalRecords()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["part", "from_unit", "to_unit"],
+                                    name="part_conversion_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.part}: 1 {self.from_unit} = {self.factor.normalize()} {self.to_unit}"
+
+    def clean(self) -> None:
+        if self.from_unit_id and self.to_unit_id and (
+            self.from_unit.dimension == self.to_unit.dimension
+        ):
+            raise ValidationError(
+                {"to_unit": "Units of one dimension convert through the unit table already."}
+            )
+
+
+class Plant(models.Model):
+    code = models.CharField(max_length=16, unique=True)
+    name = models.CharField(max_length=100)
+    time_zone = models.CharField(max_length=64, validators=[validate_time_zone],
+                                 help_text="Date effectivity is judged in this time zone.")
+    erp_system = models.ForeignKey(
+        "flows.ExternalSystem", null=True, blank=True, on_delete=models.PROTECT,
+        related_name="erp_plants", limit_choices_to={"kind": "erp"},
+    )
+    mes_system = models.ForeignKey(
+        "flows.ExternalSystem", null=True, blank=True, on_delete=models.PROTECT,
+        related_name="mes_plants", limit_choices_to={"kind": "mes"},
+    )
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["code"]
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.name}"
+
+
+class PlantPart(models.Model):
+    """Per-plant data of a part; mapping rules may override it."""
+
+    plant = models.ForeignKey(Plant, on_delete=models.CASCADE, related_name="plant_parts")
+    part = models.ForeignKey(Part, on_delete=models.CASCADE, related_name="plant_parts")
+    active = models.BooleanField(default=True)
+    make_or_buy = models.CharField(max_length=4, choices=MakeOrBuy.choices, blank=True,
+                                   help_text="Blank: the part's default.")
+    unit = models.ForeignKey(UnitOfMeasure, null=True, blank=True, on_delete=models.PROTECT,
+                             related_name="+", help_text="The plant's unit; blank: the base unit.")
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["plant__code", "part__number"]
+        constraints = [
+            models.UniqueConstraint(fields=["plant", "part"], name="plant_part_unique"),
+        ]
+        verbose_name = "plant part data"
+        verbose_name_plural = "plant part data"
+
+    def __str__(self) -> str:
+        return f"{self.part.number} @ {self.plant.code}"
+
+
+class CrossReference(models.Model):
+    """An identity of a Thread object in an external system (never used as Thread's key)."""
+
+    system = models.ForeignKey("flows.ExternalSystem", on_delete=models.CASCADE,
+                               related_name="cross_references")
+    kind = models.CharField(max_length=20, choices=CrossReferenceKind.choices)
+    external_id = models.CharField(max_length=128)
+    plant = models.ForeignKey(Plant, null=True, blank=True, on_delete=models.CASCADE,
+                              related_name="+", help_text="For per-plant ids (ERP material).")
+    content_type = models.ForeignKey(ContentType, on_delete=models.PROTECT)
+    object_id = models.PositiveBigIntegerField()
+    target = GenericForeignKey("content_type", "object_id")
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["system", "kind", "external_id"]
+        indexes = [models.Index(fields=["content_type", "object_id"])]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["system", "kind", "external_id", "plant"],
+                condition=Q(plant__isnull=False), name="xref_unique_external_per_plant",
+            ),
+            models.UniqueConstraint(
+                fields=["system", "kind", "external_id"],
+                condition=Q(plant__isnull=True), name="xref_unique_external",
+            ),
+            models.UniqueConstraint(
+                fields=["system", "kind", "content_type", "object_id", "plant"],
+                condition=Q(plant__isnull=False), name="xref_unique_object_per_plant",
+            ),
+            models.UniqueConstraint(
+                fields=["system", "kind", "content_type", "object_id"],
+                condition=Q(plant__isnull=True), name="xref_unique_object",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.system.name} {self.get_kind_display()} {self.external_id}"

@@ -1,0 +1,58 @@
+"""Reads of the product master."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from django.db.models import QuerySet
+
+from .choices import RevisionStatus
+from .models import Part, PartRevision, Plant, UnitOfMeasure
+from .units import Unit
+
+
+def parts_list() -> QuerySet[Part]:
+    return Part.objects.select_related("base_unit")
+
+
+def revisions_list() -> QuerySet[PartRevision]:
+    return PartRevision.objects.select_related("part", "released_by")
+
+
+def plants_list() -> QuerySet[Plant]:
+    return Plant.objects.select_related("erp_system", "mes_system")
+
+
+def unit_table() -> dict[str, Unit]:
+    """All units as plain data, for conversions and the mapping engine."""
+    return {
+        u.code: Unit(code=u.code, dimension=u.dimension, factor=u.factor)
+        for u in UnitOfMeasure.objects.all()
+    }
+
+
+def revision_in_effect(
+    *, part: Part, as_of: date | str | None = None, include_drafts: bool = False
+) -> PartRevision | None:
+    """The one resolver of "which revision of this part applies".
+
+    `as_of` is a date in the plant's time zone, a serial or a lot. Until change orders add
+    effectivity windows it means the latest released revision (by release time), else, for
+    previews only, the latest draft.
+    """
+    released = (
+        PartRevision.objects.filter(part=part, status=RevisionStatus.RELEASED)
+        .order_by("-released_at", "-id")
+        .first()
+    )
+    if released is not None or not include_drafts:
+        return released
+    return (
+        PartRevision.objects.filter(part=part, status=RevisionStatus.DRAFT)
+        .order_by("-created_at", "-id")
+        .first()
+    )
+
+
+def units_list() -> QuerySet[UnitOfMeasure]:
+    return UnitOfMeasure.objects.all()

@@ -1,0 +1,244 @@
+"""Writes to the product master. Each takes the actor and a reason, runs in one transaction and
+validates with full_clean(); released revisions never change."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.contenttypes.models import ContentType
+from django.db import models, transaction
+from django.utils import timezone
+
+from thread.errors import ErrorItem, StateConflict, invalid
+from thread.history import audited, require_reason
+
+from .choices import RevisionStatus
+from .models import (
+    CrossReference,
+    Part,
+    PartRevision,
+    PartUnitConversion,
+    Plant,
+    PlantPart,
+    UnitOfMeasure,
+)
+
+PART_FIELDS = ("name", "description", "category", "make_or_buy", "lifecycle_state")
+REVISION_CONTENT_FIELDS = ("description", "attributes")
+
+
+def _save(instance: models.Model, actor: AbstractBaseUser | None, reason: str) -> None:
+    instance.full_clean()
+    audited(instance, actor, reason).save()
+
+
+def released_revision_refusal(revision: PartRevision, what: str) -> StateConflict:
+    detail = (f"{revision} is {revision.get_status_display().lower()}: its {what} never changes; "
+              "a change makes a new revision.")
+    return StateConflict(detail, [ErrorItem(pointer="/revision", code="released", detail=detail)],
+                         code="released-revision-immutable")
+
+
+def unit_create(
+    *, code: str, name: str, dimension: str, factor: Decimal,
+    actor: AbstractBaseUser | None, reason: str,
+) -> UnitOfMeasure:
+    with transaction.atomic():
+        unit = UnitOfMeasure(code=code, name=name, dimension=dimension, factor=factor)
+        _save(unit, actor, reason)
+    return unit
+
+
+def part_create(
+    *, number: str, name: str, base_unit: UnitOfMeasure, actor: AbstractBaseUser | None,
+    reason: str, **fields: Any,
+) -> Part:
+    unknown = set(fields) - set(PART_FIELDS)
+    if unknown:
+        raise TypeError(f"unknown part fields {sorted(unknown)}")
+    with transaction.atomic():
+        part = Part(number=number, name=name, base_unit=base_unit, **fields)
+        _save(part, actor, reason)
+    return part
+
+
+def part_update(
+    *, part: Part, actor: AbstractBaseUser | None, reason: str, base_unit: UnitOfMeasure | None = None,
+    **changes: Any,
+) -> Part:
+    unknown = set(changes) - set(PART_FIELDS)
+    if unknown:
+        raise TypeError(f"unknown part fields {sorted(unknown)}")
+    with transaction.atomic():
+        part = Part.objects.select_for_update().get(pk=part.pk)
+        if base_unit is not None and base_unit.pk != part.base_unit_id:
+            # Quantities in existing BOM lines are stated relative to the base unit.
+            raise invalid("/base_unit", "immutable",
+                          f"The base unit of {part.number} is {part.base_unit.code} and cannot "
+                          "change; create a new part number instead.")
+        changed = {k: v for k, v in changes.items() if getattr(part, k) != v}
+        if not changed:
+            return part
+        for key, value in changed.items():
+            setattr(part, key, value)
+        _save(part, actor, reason)
+    return part
+
+
+def part_upsert(
+    *, number: str, name: str, base_unit: UnitOfMeasure, actor: AbstractBaseUser | None,
+    reason: str, **fields: Any,
+) -> tuple[Part, bool]:
+    """A PLM sends the whole part each time: create it, or apply what differs. Returns
+    (part, created)."""
+    existing = Part.objects.filter(number=number).first()
+    if existing is None:
+        return part_create(number=number, name=name, base_unit=base_unit, actor=actor,
+                           reason=reason, **fields), True
+    return part_update(part=existing, actor=actor, reason=reason, base_unit=base_unit,
+                       name=name, **fields), False
+
+
+def revision_create(
+    *, part: Part, label: str, actor: AbstractBaseUser | None, reason: str,
+    description: str = "", attributes: dict | None = None,
+) -> PartRevision:
+    with transaction.atomic():
+        if PartRevision.objects.filter(part=part, label=label).exists():
+            raise StateConflict(f"{part.number} already has a revision {label!r}.",
+                                [ErrorItem("/label", "exists", "This revision exists.")])
+        revision = PartRevision(part=part, label=label, description=description,
+                                attributes=attributes or {})
+        _save(revision, actor, reason)
+    return revision
+
+
+def revision_update(
+    *, revision: PartRevision, actor: AbstractBaseUser | None, reason: str, **changes: Any,
+) -> PartRevision:
+    unknown = set(changes) - set(REVISION_CONTENT_FIELDS)
+    if unknown:
+        raise TypeError(f"unknown revision fields {sorted(unknown)}")
+    with transaction.atomic():
+        revision = PartRevision.objects.select_for_update().select_related("part").get(
+            pk=revision.pk)
+        changed = {k: v for k, v in changes.items() if getattr(revision, k) != v}
+        if not changed:
+            return revision
+        if revision.is_frozen:
+            raise released_revision_refusal(revision, "content")
+        for key, value in changed.items():
+            setattr(revision, key, value)
+        _save(revision, actor, reason)
+    return revision
+
+
+def revision_upsert(
+    *, part: Part, label: str, actor: AbstractBaseUser | None, reason: str,
+    description: str = "", attributes: dict | None = None,
+) -> tuple[PartRevision, bool]:
+    existing = PartRevision.objects.filter(part=part, label=label).first()
+    if existing is None:
+        return revision_create(part=part, label=label, actor=actor, reason=reason,
+                               description=description, attributes=attributes), True
+    return revision_update(revision=existing, actor=actor, reason=reason,
+                           description=description, attributes=attributes or {}), False
+
+
+def revision_release(
+    *, revision: PartRevision, actor: AbstractBaseUser | None, reason: str,
+) -> PartRevision:
+    """draft → released. Earlier released revisions of the part become superseded (until change
+    orders bring effectivity windows, the newest release is the one in effect)."""
+    require_reason(reason)
+    with transaction.atomic():
+        revision = PartRevision.objects.select_for_update().select_related("part").get(
+            pk=revision.pk)
+        if revision.status != RevisionStatus.DRAFT:
+            raise StateConflict(
+                f"{revision} is {revision.get_status_display().lower()}; only a draft can be "
+                "released.", [ErrorItem("/status", "invalid_transition", "Not a draft.")])
+        now = timezone.now()
+        for older in PartRevision.objects.select_for_update().filter(
+            part=revision.part, status=RevisionStatus.RELEASED
+        ):
+            older.status = RevisionStatus.SUPERSEDED
+            _save(older, actor, f"Superseded by revision {revision.label}: {reason}")
+        revision.status = RevisionStatus.RELEASED
+        revision.released_at = now
+        revision.released_by = actor if actor and actor.is_authenticated else None
+        _save(revision, actor, reason)
+    return revision
+
+
+def revision_make_obsolete(
+    *, revision: PartRevision, actor: AbstractBaseUser | None, reason: str,
+) -> PartRevision:
+    with transaction.atomic():
+        revision = PartRevision.objects.select_for_update().select_related("part").get(
+            pk=revision.pk)
+        if revision.status not in (RevisionStatus.RELEASED, RevisionStatus.SUPERSEDED):
+            raise StateConflict(f"{revision} is {revision.status}; only a released or "
+                                "superseded revision can become obsolete.")
+        revision.status = RevisionStatus.OBSOLETE
+        _save(revision, actor, reason)
+    return revision
+
+
+def unit_conversion_set(
+    *, part: Part, from_unit: UnitOfMeasure, to_unit: UnitOfMeasure, factor: Decimal,
+    actor: AbstractBaseUser | None, reason: str,
+) -> PartUnitConversion:
+    with transaction.atomic():
+        conversion = PartUnitConversion.objects.filter(
+            part=part, from_unit=from_unit, to_unit=to_unit).first() or PartUnitConversion(
+            part=part, from_unit=from_unit, to_unit=to_unit)
+        conversion.factor = factor
+        _save(conversion, actor, reason)
+    return conversion
+
+
+def plant_create(
+    *, code: str, name: str, time_zone: str, actor: AbstractBaseUser | None, reason: str,
+    erp_system=None, mes_system=None,
+) -> Plant:
+    with transaction.atomic():
+        plant = Plant(code=code, name=name, time_zone=time_zone, erp_system=erp_system,
+                      mes_system=mes_system)
+        _save(plant, actor, reason)
+    return plant
+
+
+def plant_part_set(
+    *, plant: Plant, part: Part, actor: AbstractBaseUser | None, reason: str,
+    active: bool = True, make_or_buy: str = "", unit: UnitOfMeasure | None = None,
+) -> PlantPart:
+    with transaction.atomic():
+        plant_part = PlantPart.objects.select_for_update().filter(plant=plant, part=part).first()
+        plant_part = plant_part or PlantPart(plant=plant, part=part)
+        if (plant_part.pk and plant_part.active == active and plant_part.make_or_buy ==
+                make_or_buy and plant_part.unit_id == (unit.pk if unit else None)):
+            return plant_part
+        plant_part.active, plant_part.make_or_buy, plant_part.unit = active, make_or_buy, unit
+        _save(plant_part, actor, reason)
+    return plant_part
+
+
+def cross_reference_set(
+    *, system, kind: str, external_id: str, target: models.Model,
+    actor: AbstractBaseUser | None, reason: str, plant: Plant | None = None,
+) -> CrossReference:
+    """The external id of `target` in `system` (per plant where given); replaces an older one."""
+    content_type = ContentType.objects.get_for_model(target)
+    with transaction.atomic():
+        reference = CrossReference.objects.select_for_update().filter(
+            system=system, kind=kind, content_type=content_type, object_id=target.pk, plant=plant
+        ).first() or CrossReference(system=system, kind=kind, content_type=content_type,
+                                    object_id=target.pk, plant=plant)
+        if reference.pk and reference.external_id == external_id:
+            return reference
+        reference.external_id = external_id
+        _save(reference, actor, reason)
+    return reference

@@ -1,0 +1,123 @@
+"""Seed the demo through the services, so the demo exercises the same code as production.
+Re-runnable: what exists is left alone."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from django.contrib.auth import get_user_model
+from django.db import transaction
+
+from thread.catalog import services as catalog
+from thread.catalog.models import Part, Plant, UnitOfMeasure
+from thread.flows import services as flows
+from thread.flows.models import ExternalSystem
+from thread.roles import setup_roles
+
+from .product import PARTS
+
+REASON = "Demo data"
+DEMO_LOGIN = ("admin", "admin")
+
+UNITS = [  # code, name, dimension, factor to the dimension's base unit
+    ("pcs", "pieces", "count", "1"),
+    ("m", "metre", "length", "1"),
+    ("cm", "centimetre", "length", "0.01"),
+    ("mm", "millimetre", "length", "0.001"),
+    ("kg", "kilogram", "mass", "1"),
+    ("g", "gram", "mass", "0.001"),
+    ("l", "litre", "volume", "1"),
+    ("ml", "millilitre", "volume", "0.001"),
+]
+SYSTEMS = [("PLM", "plm"), ("ERP", "erp"), ("MES", "mes")]
+PLANTS = [  # code, name, time zone
+    ("BER", "Berlin assembly", "Europe/Berlin"),
+    ("CLT", "Charlotte assembly", "America/New_York"),
+]
+# The harness cable is also booked by weight in one plant: a cross-dimension conversion.
+PART_CONVERSIONS = [("CB-412", "m", "kg", "0.045")]
+
+
+@dataclass
+class SeedReport:
+    created: dict[str, int] = field(default_factory=dict)
+    new_keys: dict[str, str] = field(default_factory=dict)
+
+    def count(self, what: str) -> None:
+        self.created[what] = self.created.get(what, 0) + 1
+
+
+def seed_demo() -> SeedReport:
+    report = SeedReport()
+    with transaction.atomic():
+        setup_roles()
+        admin = _admin(report)
+        units = _units(admin, report)
+        systems = _systems(admin, report)
+        _plants(admin, systems, report)
+        _parts(admin, units, report)
+    return report
+
+
+def _admin(report: SeedReport):
+    user_model = get_user_model()
+    admin = user_model.objects.filter(username=DEMO_LOGIN[0]).first()
+    if admin is None:
+        admin = user_model.objects.create_superuser(DEMO_LOGIN[0], "admin@example.com",
+                                                    DEMO_LOGIN[1])
+        report.count("users")
+    return admin
+
+
+def _units(actor, report: SeedReport) -> dict[str, UnitOfMeasure]:
+    existing = {u.code: u for u in UnitOfMeasure.objects.all()}
+    for code, name, dimension, factor in UNITS:
+        if code not in existing:
+            existing[code] = catalog.unit_create(code=code, name=name, dimension=dimension,
+                                                 factor=Decimal(factor), actor=actor,
+                                                 reason=REASON)
+            report.count("units")
+    return existing
+
+
+def _systems(actor, report: SeedReport) -> dict[str, ExternalSystem]:
+    systems = {}
+    for name, kind in SYSTEMS:
+        system = ExternalSystem.objects.filter(name=name).first()
+        if system is None:
+            system = flows.system_create(name=name, kind=kind, actor=actor, reason=REASON,
+                                         description=f"Demo {name}")
+            issued = flows.api_key_issue(system=system, actor=actor, reason=REASON,
+                                         label="demo key")
+            report.new_keys[name] = issued.raw_key
+            report.count("systems")
+        systems[kind] = system
+    return systems
+
+
+def _plants(actor, systems, report: SeedReport) -> None:
+    for code, name, time_zone in PLANTS:
+        if not Plant.objects.filter(code=code).exists():
+            catalog.plant_create(code=code, name=name, time_zone=time_zone, actor=actor,
+                                 reason=REASON, erp_system=systems["erp"],
+                                 mes_system=systems["mes"])
+            report.count("plants")
+
+
+def _parts(actor, units, report: SeedReport) -> None:
+    existing = set(Part.objects.values_list("number", flat=True))
+    for spec in PARTS.values():
+        if spec.number in existing:
+            continue
+        catalog.part_create(number=spec.number, name=spec.name, base_unit=units[spec.base_unit],
+                            actor=actor, reason=REASON, category=spec.category,
+                            make_or_buy=spec.make_or_buy)
+        report.count("parts")
+    for number, from_code, to_code, factor in PART_CONVERSIONS:
+        part = Part.objects.get(number=number)
+        if not part.unit_conversions.exists():
+            catalog.unit_conversion_set(part=part, from_unit=units[from_code],
+                                        to_unit=units[to_code], factor=Decimal(factor),
+                                        actor=actor, reason=REASON)
+            report.count("unit conversions")

@@ -1,0 +1,53 @@
+"""Errors that services raise. One exception handler turns them into problem details.
+
+Services know nothing of HTTP; they say what went wrong (a code, a pointer to the offending
+input, a sentence) and whether it is invalid input or a conflict with the current state.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class ErrorItem:
+    pointer: str  # RFC 6901 JSON pointer into the request ("/lines/17/quantity"), "" = whole body
+    code: str
+    detail: str
+
+
+@dataclass
+class DomainError(Exception):
+    """Base of every business-rule refusal. `kind` picks the problem type and HTTP status."""
+
+    detail: str
+    errors: list[ErrorItem] = field(default_factory=list)
+    kind: str = "validation-error"
+
+    def __post_init__(self) -> None:
+        super().__init__(self.detail)
+
+    def __str__(self) -> str:
+        if not self.errors:
+            return self.detail
+        return self.detail + ": " + "; ".join(f"{e.pointer or '/'} {e.detail}" for e in self.errors)
+
+
+class InvalidInput(DomainError):
+    """The input breaks a rule (400, validation-error)."""
+
+    def __init__(self, detail: str, errors: list[ErrorItem] | None = None) -> None:
+        super().__init__(detail=detail, errors=errors or [], kind="validation-error")
+
+
+class StateConflict(DomainError):
+    """The input is well formed but the current state forbids it (409), e.g. editing a released
+    revision or a transition that is not allowed from the current status."""
+
+    def __init__(self, detail: str, errors: list[ErrorItem] | None = None, code: str = "conflict"):
+        super().__init__(detail=detail, errors=errors or [], kind=code)
+
+
+def invalid(pointer: str, code: str, detail: str) -> InvalidInput:
+    """One-line helper for the common single-field refusal."""
+    return InvalidInput(detail, [ErrorItem(pointer=pointer, code=code, detail=detail)])

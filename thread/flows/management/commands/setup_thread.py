@@ -1,0 +1,26 @@
+from django.core.management.base import BaseCommand
+from django_q.models import Schedule
+
+from thread.roles import setup_roles
+
+SCHEDULES = [
+    # (name, function, schedule type, minutes)
+    ("purge inbound messages", "django.core.management.call_command", Schedule.DAILY, None,
+     "'purge_inbound_messages'"),
+]
+
+
+class Command(BaseCommand):
+    help = ("Create or refresh what a Thread installation needs besides migrations: the role "
+            "groups and the scheduled tasks. Safe to run again.")
+
+    def handle(self, *args, **options):
+        for role, count in setup_roles().items():
+            self.stdout.write(f"role {role}: {count} permissions")
+        for name, func, schedule_type, minutes, task_args in SCHEDULES:
+            Schedule.objects.update_or_create(
+                name=name,
+                defaults={"func": func, "schedule_type": schedule_type, "minutes": minutes,
+                          "args": task_args, "repeats": -1},
+            )
+            self.stdout.write(f"schedule {name}: {schedule_type}")

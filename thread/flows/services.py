@@ -1,0 +1,90 @@
+"""Write operations on systems and their keys."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+from django.utils import timezone
+from django.utils.text import slugify
+
+from thread.errors import StateConflict, invalid
+from thread.history import audited
+
+from .choices import SystemKind
+from .models import ApiKey, ExternalSystem
+
+KEY_PREFIX = "thr_"
+DEFAULT_KEY_LIFETIME = timedelta(days=365)
+
+
+def hash_api_key(raw_key: str) -> str:
+    return hashlib.sha256(raw_key.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class IssuedKey:
+    api_key: ApiKey
+    raw_key: str  # shown once, never stored
+
+
+def system_create(
+    *, name: str, kind: str, actor: AbstractBaseUser | None, reason: str, description: str = ""
+) -> ExternalSystem:
+    if kind not in SystemKind.values:
+        raise invalid("/kind", "invalid_choice", f"kind must be one of {', '.join(SystemKind.values)}")
+    if not name.strip():
+        raise invalid("/name", "blank", "name must not be empty")
+    with transaction.atomic():
+        if ExternalSystem.objects.filter(name=name).exists():
+            raise StateConflict(f"A system named {name!r} already exists.")
+        user_model = get_user_model()
+        service_user = user_model(username=f"svc-{slugify(name)}"[:150], is_staff=False)
+        service_user.set_unusable_password()
+        service_user.save()
+        system = ExternalSystem(name=name, kind=kind, description=description,
+                                service_user=service_user)
+        system.full_clean()
+        audited(system, actor, reason).save()
+    return system
+
+
+def api_key_issue(
+    *,
+    system: ExternalSystem,
+    actor: AbstractBaseUser | None,
+    reason: str,
+    label: str = "",
+    expires_at: datetime | None = None,
+) -> IssuedKey:
+    raw_key = KEY_PREFIX + secrets.token_urlsafe(32)
+    expires_at = expires_at or timezone.now() + DEFAULT_KEY_LIFETIME
+    if expires_at <= timezone.now():
+        raise invalid("/expires_at", "in_past", "expires_at must be in the future")
+    with transaction.atomic():
+        api_key = ApiKey(
+            system=system,
+            label=label,
+            prefix=raw_key[: len(KEY_PREFIX) + 6],
+            key_hash=hash_api_key(raw_key),
+            created_by=actor if actor and actor.is_authenticated else None,
+            expires_at=expires_at,
+        )
+        audited(api_key, actor, reason).save()
+    return IssuedKey(api_key=api_key, raw_key=raw_key)
+
+
+def api_key_revoke(*, api_key: ApiKey, actor: AbstractBaseUser | None, reason: str) -> ApiKey:
+    with transaction.atomic():
+        api_key = ApiKey.objects.select_for_update().get(pk=api_key.pk)
+        if api_key.revoked_at is not None:
+            return api_key
+        api_key.revoked_at = timezone.now()
+        api_key.revoked_by = actor if actor and actor.is_authenticated else None
+        audited(api_key, actor, reason).save()
+    return api_key

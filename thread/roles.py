@@ -1,0 +1,51 @@
+"""The human roles (Django groups) and what each may do. `manage.py setup_thread` applies this;
+later apps add their permissions here, so the roles stay one readable table."""
+
+from __future__ import annotations
+
+from django.contrib.auth.models import Group, Permission
+from django.db import transaction
+
+THREAD_APPS = ("catalog", "bom", "changes", "orders", "feedback", "flows")
+
+# Every role reads everything in Thread's apps (history included); these are the extra rights.
+ROLE_EXTRA_PERMISSIONS: dict[str, list[str]] = {
+    "analyst": [
+        "catalog.change_plantpart", "catalog.add_plantpart",
+        "catalog.add_partunitconversion", "catalog.change_partunitconversion",
+    ],
+    "change manager": [
+        "catalog.add_part", "catalog.change_part",
+        "catalog.add_partrevision", "catalog.change_partrevision",
+        "catalog.release_partrevision",
+    ],
+    "operator": [
+        "flows.add_externalsystem", "flows.change_externalsystem",
+        "flows.change_apikey",
+    ],
+    "auditor": [],
+}
+
+
+def _permissions(names: list[str]) -> list[Permission]:
+    wanted = {tuple(name.split(".", 1)) for name in names}
+    found = [p for p in Permission.objects.select_related("content_type").filter(
+        content_type__app_label__in={a for a, _ in wanted}) if
+        (p.content_type.app_label, p.codename) in wanted]
+    missing = wanted - {(p.content_type.app_label, p.codename) for p in found}
+    if missing:
+        raise LookupError(f"permissions not found: {sorted(missing)}")
+    return found
+
+
+def setup_roles() -> dict[str, int]:
+    """Create or refresh the role groups; returns permission counts per role."""
+    view_all = list(Permission.objects.filter(content_type__app_label__in=THREAD_APPS,
+                                              codename__startswith="view_"))
+    counts = {}
+    with transaction.atomic():
+        for role, extra in ROLE_EXTRA_PERMISSIONS.items():
+            group, _ = Group.objects.get_or_create(name=role)
+            group.permissions.set([*view_all, *_permissions(extra)])
+            counts[role] = group.permissions.count()
+    return counts
