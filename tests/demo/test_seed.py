@@ -1,0 +1,37 @@
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from django.contrib.auth.models import Group
+
+from thread.catalog.models import Part, Plant, UnitOfMeasure
+from thread.demo.product import PARTS
+from thread.demo.seed import seed_demo
+from thread.flows.models import ExternalSystem
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_demo_seed_is_complete_and_rerunnable(db):
+    first = seed_demo()
+    assert Part.objects.count() == len(PARTS) >= 200
+    assert set(UnitOfMeasure.objects.values_list("code", flat=True)) >= {"pcs", "m", "mm", "kg"}
+    assert sorted(Plant.objects.values_list("time_zone", flat=True)) == [
+        "America/New_York", "Europe/Berlin"]
+    assert set(ExternalSystem.objects.values_list("kind", flat=True)) == {"plm", "erp", "mes"}
+    assert set(first.new_keys) == {"PLM", "ERP", "MES"}
+    assert set(Group.objects.values_list("name", flat=True)) == {
+        "analyst", "change manager", "operator", "auditor"}
+    again = seed_demo()
+    assert (again.created, again.new_keys) == ({}, {})
+    assert Part.objects.count() == len(PARTS)
+
+
+def test_production_settings_refuse_to_start_without_a_secret_key():
+    env = {k: v for k, v in os.environ.items() if k not in ("SECRET_KEY", "DEBUG")}
+    env["DJANGO_SETTINGS_MODULE"] = "config.settings"
+    result = subprocess.run([sys.executable, "-c", "import django; django.setup()"], cwd=ROOT,
+                            env=env, capture_output=True, text=True, timeout=60)
+    assert result.returncode != 0
+    assert "SECRET_KEY is required when DEBUG is off." in result.stderr
