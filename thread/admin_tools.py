@@ -29,9 +29,10 @@ class AuditedAdmin(SimpleHistoryAdmin):
     action_form = ReasonActionForm
 
     def get_form(self, request, obj=None, change=False, **kwargs):
+        # "reason" is not a model field: keep it out of the model form factory, add it after.
+        if kwargs.get("fields"):
+            kwargs["fields"] = [f for f in kwargs["fields"] if f != "reason"]
         form = super().get_form(request, obj, change=change, **kwargs)
-        if "reason" in form.base_fields:
-            return form
         return type(form.__name__, (form,), {
             "reason": forms.CharField(widget=forms.Textarea(attrs={"rows": 2, "cols": 60}),
                                       help_text=REASON_HELP),
