@@ -95,3 +95,17 @@ def problem(response) -> dict:
     assert body["status"] == response.status_code
     assert body["type"].startswith("/problems/")
     return body
+
+
+@pytest.fixture
+def numbered_parts(units):
+    """numbered_parts(n): parts P-0000… with a draft revision A each, alternating pcs and m."""
+
+    def make(count):
+        for i in range(count):
+            part = catalog.part_create(number=f"P-{i:04}", name=f"Part {i}",
+                                       base_unit=units["pcs" if i % 2 else "m"], actor=None,
+                                       reason="fixture")
+            catalog.revision_create(part=part, label="A", actor=None, reason="fixture")
+
+    return make

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django import forms
+from django.contrib import admin
 from django.contrib.admin.helpers import ActionForm
 from simple_history.admin import SimpleHistoryAdmin
 
@@ -50,3 +51,17 @@ class AuditedAdmin(SimpleHistoryAdmin):
 
     def save_with_reason(self, request, obj, form, change, reason: str) -> None:
         audited(obj, request.user, reason).save()
+
+
+class ReadOnlyInline(admin.TabularInline):
+    """An inline that shows related rows; they are changed on their own pages (via services)."""
+
+    extra = 0
+    can_delete = False
+    show_change_link = True
+
+    def get_readonly_fields(self, request, obj=None):
+        return self.fields
+
+    def has_add_permission(self, request, obj=None):
+        return False

@@ -15,21 +15,10 @@ def admin_client_logged(db, client):
     return client
 
 
-@pytest.fixture
-def parts(units):
-    def make(count):
-        for i in range(count):
-            part = services.part_create(number=f"P-{i:04}", name=f"Part {i}",
-                                        base_unit=units["pcs"], actor=None, reason="fixture")
-            services.revision_create(part=part, label="A", actor=None, reason="fixture")
-
-    return make
-
-
 @pytest.mark.parametrize("count", [2, 60])
-def test_part_changelist_query_count_is_pinned(admin_client_logged, parts, count,
+def test_part_changelist_query_count_is_pinned(admin_client_logged, numbered_parts, count,
                                                django_assert_max_num_queries):
-    parts(count)
+    numbered_parts(count)
     with django_assert_max_num_queries(12):
         response = admin_client_logged.get("/admin/catalog/part/")
     assert response.status_code == 200

@@ -10,31 +10,19 @@ PARTS = "/api/v1/catalog/parts/"
 REVISIONS = "/api/v1/catalog/part-revisions/"
 
 
-@pytest.fixture
-def many_parts(units):
-    def make(count):
-        for i in range(count):
-            part = services.part_create(number=f"P-{i:04}", name=f"Part {i}",
-                                        base_unit=units["pcs" if i % 2 else "m"], actor=None,
-                                        reason="fixture")
-            services.revision_create(part=part, label="A", actor=None, reason="fixture")
-
-    return make
-
-
 @pytest.mark.parametrize("count", [3, 40])
-def test_parts_list_query_count_does_not_grow(plm, many_parts, count,
+def test_parts_list_query_count_does_not_grow(plm, numbered_parts, count,
                                               django_assert_num_queries):
-    many_parts(count)
+    numbered_parts(count)
     with django_assert_num_queries(3):  # key lookup, key touch (first use), page
         response = plm.get(PARTS, {"page_size": 50})
     assert len(response.json()["results"]) == count
 
 
 @pytest.mark.parametrize("count", [3, 40])
-def test_revisions_list_query_count_does_not_grow(plm, many_parts, count,
+def test_revisions_list_query_count_does_not_grow(plm, numbered_parts, count,
                                                   django_assert_num_queries):
-    many_parts(count)
+    numbered_parts(count)
     plm.get(PARTS)  # the key's last-use time is written once a minute, not on every call
     with django_assert_num_queries(2):
         response = plm.get(REVISIONS, {"page_size": 50})
@@ -42,8 +30,8 @@ def test_revisions_list_query_count_does_not_grow(plm, many_parts, count,
         f"P-{i:04}" for i in range(count)]
 
 
-def test_parts_are_paged_with_a_cursor_and_filtered(plm, many_parts):
-    many_parts(5)
+def test_parts_are_paged_with_a_cursor_and_filtered(plm, numbered_parts):
+    numbered_parts(5)
     first = plm.get(PARTS, {"page_size": 2}).json()
     assert [p["number"] for p in first["results"]] == ["P-0000", "P-0001"]
     second = plm.get(first["next"]).json()

@@ -1,6 +1,6 @@
 from django.contrib import admin, messages
 
-from thread.admin_tools import AuditedAdmin, action_reason
+from thread.admin_tools import AuditedAdmin, ReadOnlyInline, action_reason
 from thread.errors import DomainError
 
 from . import services
@@ -23,27 +23,14 @@ class UnitAdmin(AuditedAdmin):
     search_fields = ["code", "name"]
 
 
-class RevisionInline(admin.TabularInline):
+class RevisionInline(ReadOnlyInline):
     model = PartRevision
     fields = ["label", "status", "released_at", "released_by", "description"]
-    readonly_fields = fields
-    extra = 0
-    show_change_link = True
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
 
 
-class ConversionInline(admin.TabularInline):
+class ConversionInline(ReadOnlyInline):
     model = PartUnitConversion
-    extra = 0
     fields = ["from_unit", "to_unit", "factor"]
-    readonly_fields = fields
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Part)

@@ -1,22 +1,15 @@
 from django.contrib import admin, messages
 from django.utils.html import format_html
 
-from thread.admin_tools import AuditedAdmin, action_reason
+from thread.admin_tools import AuditedAdmin, ReadOnlyInline, action_reason
 
 from . import services
 from .models import ApiKey, ExternalSystem, InboundMessage
 
 
-class ApiKeyInline(admin.TabularInline):
+class ApiKeyInline(ReadOnlyInline):
     model = ApiKey
     fields = ["prefix", "label", "created_at", "expires_at", "revoked_at", "last_used_at"]
-    readonly_fields = fields
-    extra = 0
-    can_delete = False
-    show_change_link = True
-
-    def has_add_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(ExternalSystem)

@@ -15,6 +15,17 @@ from . import serializers as s
 PLM_ONLY = frozenset({SystemKind.PLM})
 
 
+def upsert_response(request, push_serializer, upsert, read_serializer) -> Response:
+    """Validate a push, hand it to an upsert service, answer 201 (created) or 200 (updated)."""
+    data = push_serializer(data=request.data)
+    data.is_valid(raise_exception=True)
+    fields = dict(data.validated_data)
+    reason = push_reason(request, fields.pop("reason", ""))
+    instance, created = upsert(actor=request.user, reason=reason, **fields)
+    return Response(read_serializer(instance).data,
+                    status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
+
+
 class UnitViewSet(viewsets.ReadOnlyModelViewSet):
     queryset = selectors.units_list()
     serializer_class = s.UnitSerializer
@@ -42,13 +53,8 @@ class PartViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
                                                             200: s.PartSerializer})
     @idempotent()
     def create(self, request, *args, **kwargs):
-        data = s.PartPushSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        fields = dict(data.validated_data)
-        reason = push_reason(request, fields.pop("reason", ""))
-        part, created = services.part_upsert(actor=request.user, reason=reason, **fields)
-        return Response(s.PartSerializer(part).data,
-                        status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
+        return upsert_response(request, s.PartPushSerializer, services.part_upsert,
+                               s.PartSerializer)
 
 
 class PartRevisionViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
@@ -66,13 +72,8 @@ class PartRevisionViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet
                    responses={201: s.PartRevisionSerializer, 200: s.PartRevisionSerializer})
     @idempotent()
     def create(self, request, *args, **kwargs):
-        data = s.PartRevisionPushSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        fields = dict(data.validated_data)
-        reason = push_reason(request, fields.pop("reason", ""))
-        revision, created = services.revision_upsert(actor=request.user, reason=reason, **fields)
-        return Response(s.PartRevisionSerializer(revision).data,
-                        status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
+        return upsert_response(request, s.PartRevisionPushSerializer, services.revision_upsert,
+                               s.PartRevisionSerializer)
 
     @extend_schema(request=s.ReleaseSerializer, responses={200: s.PartRevisionSerializer})
     @action(detail=True, methods=["post"], required_perms={"*": ["catalog.release_partrevision"]})
