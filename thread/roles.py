@@ -13,11 +13,13 @@ ROLE_EXTRA_PERMISSIONS: dict[str, list[str]] = {
     "analyst": [
         "catalog.change_plantpart", "catalog.add_plantpart",
         "catalog.add_partunitconversion", "catalog.change_partunitconversion",
+        "bom.add_ebom",  # the eBOM import (CSV/XLSX) in the admin
     ],
     "change manager": [
         "catalog.add_part", "catalog.change_part",
         "catalog.add_partrevision", "catalog.change_partrevision",
         "catalog.release_partrevision",
+        "bom.add_ebom",
     ],
     "operator": [
         "flows.add_externalsystem", "flows.change_externalsystem",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date
 
 from django.db.models import QuerySet
@@ -40,18 +41,28 @@ def revision_in_effect(
     effectivity windows it means the latest released revision (by release time), else, for
     previews only, the latest draft.
     """
-    released = (
-        PartRevision.objects.filter(part=part, status=RevisionStatus.RELEASED)
-        .order_by("-released_at", "-id")
-        .first()
-    )
-    if released is not None or not include_drafts:
-        return released
-    return (
-        PartRevision.objects.filter(part=part, status=RevisionStatus.DRAFT)
-        .order_by("-created_at", "-id")
-        .first()
-    )
+    return revisions_in_effect(part_ids=[part.pk], as_of=as_of,
+                               include_drafts=include_drafts).get(part.pk)
+
+
+def revisions_in_effect(
+    *, part_ids: Iterable[int], as_of: date | str | None = None, include_drafts: bool = False
+) -> dict[int, PartRevision]:
+    """`revision_in_effect` for many parts in two queries (explosions resolve a whole BOM level
+    at once); parts without a revision in effect are missing from the result."""
+    wanted = set(part_ids)
+    found: dict[int, PartRevision] = {}
+    for revision in (PartRevision.objects.select_related("part")
+                     .filter(part_id__in=wanted, status=RevisionStatus.RELEASED)
+                     .order_by("part_id", "-released_at", "-id")):
+        found.setdefault(revision.part_id, revision)
+    missing = wanted - set(found)
+    if include_drafts and missing:
+        for revision in (PartRevision.objects.select_related("part")
+                         .filter(part_id__in=missing, status=RevisionStatus.DRAFT)
+                         .order_by("part_id", "-created_at", "-id")):
+            found.setdefault(revision.part_id, revision)
+    return found
 
 
 def units_list() -> QuerySet[UnitOfMeasure]:

@@ -152,25 +152,45 @@ def revision_release(
 ) -> PartRevision:
     """draft → released. Earlier released revisions of the part become superseded (until change
     orders bring effectivity windows, the newest release is the one in effect)."""
-    require_reason(reason)
+    return revisions_release(revisions=[revision], actor=actor, reason=reason)[0]
+
+
+def revisions_release(
+    *, revisions: list[PartRevision], actor: AbstractBaseUser | None, reason: str,
+) -> list[PartRevision]:
+    """`revision_release` for a whole structure at once (an eBOM push with `release`): the same
+    transitions and history, in a constant number of queries."""
+    reason = require_reason(reason)
     with transaction.atomic():
-        revision = PartRevision.objects.select_for_update().select_related("part").get(
-            pk=revision.pk)
-        if revision.status != RevisionStatus.DRAFT:
-            raise StateConflict(
-                f"{revision} is {revision.get_status_display().lower()}; only a draft can be "
-                "released.", [ErrorItem("/status", "invalid_transition", "Not a draft.")])
+        locked = list(PartRevision.objects.select_for_update().select_related("part")
+                      .filter(pk__in=[r.pk for r in revisions]).order_by("pk"))
+        for revision in locked:
+            if revision.status != RevisionStatus.DRAFT:
+                raise StateConflict(
+                    f"{revision} is {revision.get_status_display().lower()}; only a draft can be "
+                    "released.", [ErrorItem("/status", "invalid_transition", "Not a draft.")])
+        label_by_part = {r.part_id: r.label for r in locked}
+        if len(label_by_part) != len(locked):
+            raise StateConflict("Only one revision per part can be released at a time.")
         now = timezone.now()
-        for older in PartRevision.objects.select_for_update().filter(
-            part=revision.part, status=RevisionStatus.RELEASED
-        ):
+        superseded = list(PartRevision.objects.select_for_update().filter(
+            part_id__in=label_by_part, status=RevisionStatus.RELEASED).order_by("pk"))
+        for older in superseded:
             older.status = RevisionStatus.SUPERSEDED
-            _save(older, actor, f"Superseded by revision {revision.label}: {reason}")
-        revision.status = RevisionStatus.RELEASED
-        revision.released_at = now
-        revision.released_by = actor if actor and actor.is_authenticated else None
-        _save(revision, actor, reason)
-    return revision
+            audited(older, actor, f"Superseded by revision {label_by_part[older.part_id]}: {reason}")
+        for revision in locked:
+            revision.status = RevisionStatus.RELEASED
+            revision.released_at = now
+            revision.released_by = actor if actor and actor.is_authenticated else None
+            audited(revision, actor, reason)
+        # simple-history does not see bulk_update: the history rows are written explicitly.
+        for changed, fields in ((superseded, ["status"]),
+                                (locked, ["status", "released_at", "released_by"])):
+            if changed:
+                PartRevision.objects.bulk_update(changed, fields)
+                PartRevision.history.bulk_history_create(changed, update=True)
+    by_pk = {r.pk: r for r in locked}
+    return [by_pk[r.pk] for r in revisions]
 
 
 def revision_make_obsolete(

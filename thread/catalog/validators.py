@@ -3,6 +3,8 @@ import unicodedata
 from django.core.exceptions import ValidationError
 
 PART_NUMBER_MAX_LENGTH = 64
+# A revision label as PLMs write them: A, B, 02, 1.1 (shared by the API and eBOM imports).
+REVISION_LABEL_PATTERN = r"^[A-Za-z0-9.\-_]{1,16}$"
 
 
 def part_number_problem(value: str) -> str | None:

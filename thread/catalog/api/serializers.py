@@ -2,7 +2,7 @@ from rest_framework import serializers
 
 from ..choices import LifecycleState, MakeOrBuy
 from ..models import Part, PartRevision, Plant, UnitOfMeasure
-from ..validators import PART_NUMBER_MAX_LENGTH, part_number_problem
+from ..validators import PART_NUMBER_MAX_LENGTH, REVISION_LABEL_PATTERN, part_number_problem
 
 
 class UnitSerializer(serializers.ModelSerializer):
@@ -65,7 +65,7 @@ class PartRevisionSerializer(serializers.ModelSerializer):
 class PartRevisionPushSerializer(serializers.Serializer):
     part = serializers.SlugRelatedField(slug_field="number", queryset=Part.objects.all(),
                                         help_text="Part number.")
-    label = serializers.RegexField(r"^[A-Za-z0-9.\-_]{1,16}$", max_length=16,
+    label = serializers.RegexField(REVISION_LABEL_PATTERN, max_length=16,
                                    help_text="Revision label, e.g. A, B, 02.")
     description = serializers.CharField(required=False, allow_blank=True, default="")
     attributes = serializers.DictField(required=False, default=dict)
