@@ -148,6 +148,19 @@ THREAD_IDEMPOTENCY_STALE_SECONDS = env_int("THREAD_IDEMPOTENCY_STALE_SECONDS", 3
 # last_used_at of an API key is written at most this often, so reads stay read-only.
 THREAD_API_KEY_TOUCH_SECONDS = env_int("THREAD_API_KEY_TOUCH_SECONDS", 60)
 
+# --- Outbox (outbound delivery; docs/outbox.md) ----------------------------------------------
+# A claimed message is leased to its worker for this long; an expired lease is claimable again.
+# Keep it above the largest system timeout (connect + read), or batches are cut short.
+THREAD_OUTBOX_LEASE_SECONDS = env_int("THREAD_OUTBOX_LEASE_SECONDS", 120)
+# A message claimed this many times without an outcome (its worker died each time) is dead.
+THREAD_OUTBOX_QUARANTINE_AFTER = env_int("THREAD_OUTBOX_QUARANTINE_AFTER", 3)
+THREAD_OUTBOX_RETENTION_DAYS = env_int("THREAD_OUTBOX_RETENTION_DAYS", 30)
+THREAD_OUTBOX_MAX_AGE_HOURS = env_int("THREAD_OUTBOX_MAX_AGE_HOURS", 168)
+THREAD_OUTBOX_BATCH_SIZE = env_int("THREAD_OUTBOX_BATCH_SIZE", 50)
+# One drain task stops claiming after this long, well inside Q_TIMEOUT, and leaves the rest to
+# the next task.
+THREAD_OUTBOX_DRAIN_SECONDS = env_int("THREAD_OUTBOX_DRAIN_SECONDS", 50)
+
 # --- REST API -------------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

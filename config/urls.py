@@ -10,6 +10,7 @@ admin.site.index_title = "Product master, BOMs and flows"
 
 api_v1 = [
     path("catalog/", include("thread.catalog.api.urls")),
+    path("flows/", include("thread.flows.api.urls")),
     path("bom/", include("thread.bom.api.urls")),
 ]
 

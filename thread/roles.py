@@ -24,6 +24,7 @@ ROLE_EXTRA_PERMISSIONS: dict[str, list[str]] = {
     "operator": [
         "flows.add_externalsystem", "flows.change_externalsystem",
         "flows.change_apikey",
+        "flows.operate_outboundmessage",  # retry, replay, cancel outbound messages
     ],
     "auditor": [],
 }

@@ -1,10 +1,21 @@
+import json
+
 from django.contrib import admin, messages
+from django.db import models
 from django.utils.html import format_html
 
-from thread.admin_tools import AuditedAdmin, ReadOnlyInline, action_reason
+from thread.admin_tools import AuditedAdmin, ReadOnlyInline, ReasonActionForm, action_reason
+from thread.errors import DomainError
 
-from . import services
-from .models import ApiKey, ExternalSystem, InboundMessage
+from . import outbox, services
+from .models import (
+    ApiKey,
+    DeliveryAttempt,
+    ExternalSystem,
+    InboundMessage,
+    OutboundMessage,
+    OutboundMessageEvent,
+)
 
 
 class ApiKeyInline(ReadOnlyInline):
@@ -14,6 +25,8 @@ class ApiKeyInline(ReadOnlyInline):
 
 @admin.register(ExternalSystem)
 class ExternalSystemAdmin(AuditedAdmin):
+    # An outbound base URL typed without a scheme means https (Django 6's default already).
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     list_display = ["name", "kind", "enabled", "service_user"]
     list_filter = ["kind", "enabled"]
     search_fields = ["name"]
@@ -82,3 +95,95 @@ class InboundMessageAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+class DeliveryAttemptInline(ReadOnlyInline):
+    model = DeliveryAttempt
+    fields = ["number", "started_at", "duration_ms", "request_summary", "response_status",
+              "outcome", "error_class", "error", "response_excerpt", "worker"]
+    show_change_link = False
+
+
+class OutboundMessageEventInline(ReadOnlyInline):
+    model = OutboundMessageEvent
+    fields = ["at", "kind", "from_status", "to_status", "actor", "reason"]
+    show_change_link = False
+
+
+@admin.register(OutboundMessage)
+class OutboundMessageAdmin(admin.ModelAdmin):
+    """The outbox as operators see it: read-only rows; the actions retry, replay and cancel ask
+    for a reason and go through the outbox services, which record who and why."""
+
+    list_display = ["id", "created_at", "system", "topic", "ordering_key", "status", "attempts",
+                    "next_attempt_at", "correlation_id", "short_error"]
+    list_filter = ["status", "system", "topic"]
+    search_fields = ["=ordering_key", "=correlation_id", "=idempotency_key"]
+    list_select_related = ["system"]
+    date_hierarchy = "created_at"
+    action_form = ReasonActionForm
+    actions = ["retry_now", "replay", "replay_confirmed", "cancel"]
+    inlines = [DeliveryAttemptInline, OutboundMessageEventInline]
+    fields = ["system", "topic", "status", "ordering_key", "correlation_id", "idempotency_key",
+              "about_type", "about_id", "cause_type", "cause_id", "attempts", "leases",
+              "created_at", "enqueued_at", "next_attempt_at", "not_before", "lease_until",
+              "delivered_at", "finished_at", "superseded_by", "last_error", "payload_pretty"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def has_operate_permission(self, request) -> bool:
+        return request.user.has_perm("flows.operate_outboundmessage")
+
+    @admin.display(description="last error")
+    def short_error(self, obj):
+        return obj.last_error[:80]
+
+    @admin.display(description="payload")
+    def payload_pretty(self, obj):
+        return format_html("<pre style='white-space: pre-wrap'>{}</pre>",
+                           json.dumps(obj.payload, indent=2, ensure_ascii=False))
+
+    def _apply(self, request, queryset, verb: str, operation) -> None:
+        reason = action_reason(request, "")
+        if not reason:
+            self.message_user(request, f"Nothing done: {verb} needs a reason.", messages.ERROR)
+            return
+        done, refused = 0, []
+        for message in queryset:
+            try:
+                operation(message=message, actor=request.user, reason=reason)
+                done += 1
+            except DomainError as exc:
+                refused.append(f"#{message.pk}: {exc.detail}")
+        if done:
+            self.message_user(request, f"{verb}: {done} message(s).", messages.SUCCESS)
+        for line in refused:
+            self.message_user(request, line, messages.WARNING)
+
+    @admin.action(description="Retry now (skip the backoff)", permissions=["operate"])
+    def retry_now(self, request, queryset):
+        self._apply(request, queryset, "Retry now", outbox.outbound_message_retry)
+
+    @admin.action(description="Replay dead or cancelled messages", permissions=["operate"])
+    def replay(self, request, queryset):
+        self._apply(request, queryset, "Replay", outbox.outbound_message_replay)
+
+    @admin.action(description="Replay, also superseded or overtaken ones (sends older data)",
+                  permissions=["operate"])
+    def replay_confirmed(self, request, queryset):
+        def replay(**kwargs):
+            return outbox.outbound_message_replay(confirm=True, **kwargs)
+
+        self._apply(request, queryset, "Replay (confirmed)", replay)
+
+    @admin.action(description="Cancel (give up on them)", permissions=["operate"])
+    def cancel(self, request, queryset):
+        self._apply(request, queryset, "Cancel", outbox.outbound_message_cancel)

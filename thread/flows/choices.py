@@ -14,3 +14,34 @@ class InboundStatus(models.TextChoices):
     # An unexpected error (a bug, the database going away): nothing was written, and the same
     # Idempotency-Key may be sent again to retry.
     FAILED = "failed", "Failed"
+
+
+class OutboundStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    SENDING = "sending", "Sending"
+    DELIVERED = "delivered", "Delivered"
+    RETRYING = "retrying", "Retrying"
+    DEAD = "dead", "Dead"
+    SUPERSEDED = "superseded", "Superseded"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+# Messages still on their way: they hold their ordering key (the next one waits behind them).
+OUTBOUND_ACTIVE = (OutboundStatus.PENDING, OutboundStatus.RETRYING, OutboundStatus.SENDING)
+OUTBOUND_WAITING = (OutboundStatus.PENDING, OutboundStatus.RETRYING)
+
+
+class OutboundEventKind(models.TextChoices):
+    SUPERSEDED = "superseded", "Superseded by a newer message"
+    DEAD = "dead", "Moved to the dead letter"
+    QUARANTINED = "quarantined", "Quarantined (kept killing its worker)"
+    EXPIRED = "expired", "Expired (older than the maximum age)"
+    RETRIED = "retried", "Retry now (operator)"
+    REPLAYED = "replayed", "Replayed (operator)"
+    CANCELLED = "cancelled", "Cancelled (operator)"
+
+
+class AttemptOutcome(models.TextChoices):
+    DELIVERED = "delivered", "Delivered"
+    RETRY = "retry", "Will retry"
+    DEAD = "dead", "Dead"

@@ -1,10 +1,34 @@
 from django.conf import settings
+from django.contrib.contenttypes.fields import GenericForeignKey
+from django.contrib.contenttypes.models import ContentType
+from django.core.exceptions import ValidationError
 from django.core.serializers.json import DjangoJSONEncoder
+from django.core.validators import MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import Q
 from simple_history.models import HistoricalRecords
 
-from .choices import InboundStatus, SystemKind
+from connectors.registry import connector_names
+
+from .choices import (
+    OUTBOUND_ACTIVE,
+    OUTBOUND_WAITING,
+    AttemptOutcome,
+    InboundStatus,
+    OutboundEventKind,
+    OutboundStatus,
+    SystemKind,
+)
+
+
+def validate_connector(value: str) -> None:
+    if value and value not in connector_names():
+        raise ValidationError(f"Unknown connector {value!r}; known: {', '.join(connector_names())}.")
+
+
+credential_name_validator = RegexValidator(
+    r"^[A-Z][A-Z0-9_]*$", "An environment variable name such as ERP_BERLIN_TOKEN (the secret "
+    "itself is never stored).")
 
 
 class ExternalSystem(models.Model):
@@ -19,6 +43,25 @@ class ExternalSystem(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="external_system"
     )
     created_at = models.DateTimeField(auto_now_add=True)
+
+    # Outbound delivery (the outbox). A system without a connector only calls Thread.
+    connector = models.CharField(max_length=40, blank=True, validators=[validate_connector],
+                                 help_text="How Thread sends to this system (rest, webhook); "
+                                           "blank if Thread never sends to it.")
+    base_url = models.URLField(blank=True, max_length=500)
+    credential_name = models.CharField(
+        max_length=100, blank=True, validators=[credential_name_validator],
+        help_text="Name of the environment variable (or NAME_FILE) holding the token or signing "
+                  "secret, read at send time.")
+    connector_options = models.JSONField(default=dict, blank=True,
+                                         help_text='e.g. {"paths": {"mbom.version": "/api/boms"}}')
+    connect_timeout_seconds = models.FloatField(default=5.0, validators=[MinValueValidator(0.1)])
+    read_timeout_seconds = models.FloatField(default=30.0, validators=[MinValueValidator(0.1)])
+    max_attempts = models.PositiveIntegerField(default=12, validators=[MinValueValidator(1)])
+    backoff_base_seconds = models.FloatField(default=2.0, validators=[MinValueValidator(0.01)])
+    backoff_cap_seconds = models.FloatField(default=900.0, validators=[MinValueValidator(0.01)])
+    delivery_enabled = models.BooleanField(
+        default=True, help_text="Off: messages to this system wait (pending) until it is on again.")
     history = HistoricalRecords()
 
     class Meta:
@@ -93,3 +136,113 @@ class InboundMessage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.method} {self.path} [{self.idempotency_key or '-'}] {self.status}"
+
+
+class OutboundMessage(models.Model):
+    """One arrow leaving Thread, written in the same transaction as the change that caused it.
+    The row owns its delivery: status, attempts, backoff, lease, idempotency key, dead letter.
+
+    State changes made by the drainer are conditional UPDATEs (the claim must be atomic on
+    PostgreSQL and SQLite alike), so this model has no simple-history: the facts are recorded as
+    DeliveryAttempt rows (every try) and OutboundMessageEvent rows (every other transition and
+    every operator action, with who and why)."""
+
+    system = models.ForeignKey(ExternalSystem, on_delete=models.PROTECT,
+                               related_name="outbound_messages")
+    topic = models.CharField(max_length=100)
+    about_type = models.ForeignKey(ContentType, on_delete=models.PROTECT, related_name="+")
+    about_id = models.CharField(max_length=64)
+    about = GenericForeignKey("about_type", "about_id")
+    cause_type = models.ForeignKey(ContentType, null=True, blank=True, on_delete=models.PROTECT,
+                                   related_name="+")
+    cause_id = models.CharField(max_length=64, blank=True)
+    cause = GenericForeignKey("cause_type", "cause_id")
+    payload = models.JSONField(encoder=DjangoJSONEncoder)
+    idempotency_key = models.CharField(max_length=100, unique=True)
+    ordering_key = models.CharField(max_length=200)
+    correlation_id = models.CharField(max_length=100, db_index=True)
+    status = models.CharField(max_length=12, choices=OutboundStatus.choices,
+                              default=OutboundStatus.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    # Claims by a worker; claims minus attempts = claims that ended without an outcome (the
+    # worker died), which is what quarantine counts.
+    leases = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField()
+    # Start of the current delivery round (creation, or the last replay): the maximum age
+    # counts from here.
+    enqueued_at = models.DateTimeField()
+    next_attempt_at = models.DateTimeField()
+    not_before = models.DateTimeField(null=True, blank=True)
+    lease_until = models.DateTimeField(null=True, blank=True)
+    lease_token = models.CharField(max_length=32, blank=True, db_index=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    # When it reached a final status (delivered, dead, superseded, cancelled): retention counts
+    # from here.
+    finished_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    superseded_by = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL,
+                                      related_name="+")
+
+    class Meta:
+        ordering = ["-id"]
+        permissions = [("operate_outboundmessage",
+                        "Can retry, replay or cancel outbound messages")]
+        indexes = [
+            # Due work: the drainer scans waiting messages oldest first.
+            models.Index(fields=["id"], condition=Q(status__in=OUTBOUND_WAITING),
+                         name="outbound_waiting"),
+            # Expired leases.
+            models.Index(fields=["lease_until"], condition=Q(status=OutboundStatus.SENDING),
+                         name="outbound_sending_lease"),
+            # Head of line: is an older message for the same object still on its way?
+            models.Index(fields=["system", "ordering_key", "id"],
+                         condition=Q(status__in=OUTBOUND_ACTIVE), name="outbound_active_key"),
+            models.Index(fields=["system", "ordering_key", "topic", "id"],
+                         name="outbound_key_topic"),
+            models.Index(fields=["status", "finished_at"], name="outbound_status_finished"),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.topic} {self.ordering_key} → {self.system_id} [{self.status}]"
+
+
+class DeliveryAttempt(models.Model):
+    """One try to deliver a message: what was sent, what came back, how it was judged."""
+
+    message = models.ForeignKey(OutboundMessage, on_delete=models.CASCADE,
+                                related_name="delivery_attempts")
+    number = models.PositiveIntegerField()
+    started_at = models.DateTimeField()
+    duration_ms = models.PositiveIntegerField()
+    request_summary = models.CharField(max_length=600, blank=True)
+    response_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    response_excerpt = models.TextField(blank=True)
+    outcome = models.CharField(max_length=10, choices=AttemptOutcome.choices)
+    error_class = models.CharField(max_length=40, blank=True)
+    error = models.TextField(blank=True)
+    worker = models.CharField(max_length=100, blank=True, help_text="host:pid that sent it")
+
+    class Meta:
+        ordering = ["message", "number", "id"]
+
+    def __str__(self) -> str:
+        return f"attempt {self.number} of #{self.message_id}: {self.outcome}"
+
+
+class OutboundMessageEvent(models.Model):
+    """A transition that is not a plain delivery, or an operator's action: who, why, from, to."""
+
+    message = models.ForeignKey(OutboundMessage, on_delete=models.CASCADE, related_name="events")
+    at = models.DateTimeField()
+    kind = models.CharField(max_length=12, choices=OutboundEventKind.choices)
+    from_status = models.CharField(max_length=12, choices=OutboundStatus.choices)
+    to_status = models.CharField(max_length=12, choices=OutboundStatus.choices)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                              on_delete=models.SET_NULL, related_name="+")
+    reason = models.TextField()
+
+    class Meta:
+        ordering = ["message", "at", "id"]
+
+    def __str__(self) -> str:
+        return f"#{self.message_id} {self.kind} at {self.at:%Y-%m-%d %H:%M:%S}"

@@ -88,3 +88,26 @@ def api_key_revoke(*, api_key: ApiKey, actor: AbstractBaseUser | None, reason: s
         api_key.revoked_by = actor if actor and actor.is_authenticated else None
         audited(api_key, actor, reason).save()
     return api_key
+
+
+DELIVERY_FIELDS = frozenset({
+    "connector", "base_url", "credential_name", "connector_options", "connect_timeout_seconds",
+    "read_timeout_seconds", "max_attempts", "backoff_base_seconds", "backoff_cap_seconds",
+    "delivery_enabled",
+})
+
+
+def system_delivery_configure(*, system: ExternalSystem, actor: AbstractBaseUser | None,
+                              reason: str, **fields) -> ExternalSystem:
+    """Set how Thread sends to a system (connector, URL, credential name, timeouts, retries)."""
+    unknown = set(fields) - DELIVERY_FIELDS
+    if unknown:
+        raise invalid(f"/{sorted(unknown)[0]}", "unknown_field",
+                      f"not a delivery setting: {', '.join(sorted(unknown))}")
+    with transaction.atomic():
+        system = ExternalSystem.objects.select_for_update().get(pk=system.pk)
+        for name, value in fields.items():
+            setattr(system, name, value)
+        system.full_clean()
+        audited(system, actor, reason).save()
+    return system

@@ -7,6 +7,9 @@ SCHEDULES = [
     # (name, function, schedule type, minutes)
     ("purge inbound messages", "django.core.management.call_command", Schedule.DAILY, None,
      "'purge_inbound_messages'"),
+    # Recovers whatever a lost or failed drain task left behind (docs/outbox.md).
+    ("drain outbox", "thread.flows.tasks.drain_outbox", Schedule.MINUTES, 1, None),
+    ("purge outbound messages", "thread.flows.tasks.purge_outbox", Schedule.HOURLY, None, None),
 ]
 
 

@@ -1,0 +1,47 @@
+"""Generic REST/JSON peer: the canonical payload as the JSON body, one path per topic.
+
+Options (ExternalSystem.connector_options):
+    {"paths": {"mbom.version": "/api/boms", "*": "/api/thread/{topic}"},
+     "method": "POST",
+     "auth_header": "Authorization"}
+
+`paths` maps a topic to a path under the base URL; "*" is the fallback and may use `{topic}`.
+A topic with neither is a mapping error (dead letter): sending it somewhere by guess could
+apply it to the wrong resource. With a credential name set, the secret goes in `auth_header`
+as `Bearer <secret>` (Authorization) or as the bare value (any other header).
+"""
+
+from __future__ import annotations
+
+from .base import (
+    Connector,
+    MappingError,
+    OutboundEnvelope,
+    PeerConfig,
+    PeerRequest,
+    join_url,
+    json_body,
+    read_credential,
+    standard_headers,
+)
+
+
+class RestJsonConnector(Connector):
+    name = "rest"
+
+    def build(self, envelope: OutboundEnvelope, peer: PeerConfig) -> PeerRequest:
+        paths = peer.options.get("paths") or {}
+        path = paths.get(envelope.topic)
+        if path is None and "*" in paths:
+            path = paths["*"].replace("{topic}", envelope.topic)
+        if path is None:
+            raise MappingError(f"no path configured for topic {envelope.topic!r} on "
+                               f"{peer.system_name} (connector option 'paths')")
+        headers = standard_headers(envelope)
+        if peer.credential_name:
+            secret = read_credential(peer.credential_name)
+            header = peer.options.get("auth_header") or "Authorization"
+            headers[header] = f"Bearer {secret}" if header.lower() == "authorization" else secret
+        method = str(peer.options.get("method") or "POST").upper()
+        return PeerRequest(method, join_url(peer.base_url, path), headers,
+                           json_body(envelope.payload))

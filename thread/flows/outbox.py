@@ -1,0 +1,250 @@
+"""The outbox: writing outbound messages and the operator actions on them.
+
+Other apps call `outbound_message_write` inside the transaction of the change that causes the
+message; nothing is sent from the request. After commit a drain task is enqueued (one per
+transaction, carrying the new ids); the scheduled drain every minute picks up anything a lost
+task left behind. Delivery itself lives in `thread.flows.delivery`.
+
+Ordering and superseding are per system and ordering key (the object the message is about):
+message N+1 waits until N is delivered or dead, and a new message supersedes the older ones for
+the same object and topic that have not been sent yet — only the newest state travels.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.contenttypes.models import ContentType
+from django.db import connection, transaction
+from django.db.models import Model
+from django.utils import timezone
+
+from thread.errors import StateConflict, invalid
+from thread.history import require_reason
+
+from .choices import OUTBOUND_WAITING, OutboundEventKind, OutboundStatus
+from .models import ExternalSystem, OutboundMessage, OutboundMessageEvent
+
+logger = logging.getLogger(__name__)
+
+DRAIN_TASK = "thread.flows.tasks.drain_outbox"
+# The ids a drain task is told about are a hint (it drains those first); more would only make
+# the queued task bigger.
+MAX_HINTED_IDS = 500
+FINAL_STATUSES = (OutboundStatus.DELIVERED, OutboundStatus.SUPERSEDED, OutboundStatus.CANCELLED)
+
+
+def _content_type_and_id(obj: Model, pointer: str) -> tuple[ContentType, str]:
+    if obj.pk is None:
+        raise invalid(pointer, "unsaved", f"{pointer[1:]} must be a saved object")
+    return ContentType.objects.get_for_model(obj), str(obj.pk)
+
+
+def _lock_ordering_key(system_id: int, ordering_key: str) -> None:
+    """Writers of one object take turns, so message ids follow commit order per ordering key and
+    a drainer never sees message N+1 committed while N is still invisible. SQLite writers are
+    serialised by the database already."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))",
+                           [f"outbox:{system_id}:{ordering_key}"])
+
+
+def outbound_message_write(
+    *,
+    system: ExternalSystem,
+    topic: str,
+    payload: Any,
+    about: Model,
+    cause: Model | None,
+    ordering_key: str,
+    correlation_id: str = "",
+    not_before: datetime | None = None,
+) -> OutboundMessage:
+    """Write one outbound message in the caller's transaction and schedule its delivery after
+    commit. Older unsent messages for the same (system, ordering key, topic) become superseded."""
+    if not transaction.get_connection().in_atomic_block:
+        raise transaction.TransactionManagementError(
+            "outbound_message_write must run inside the transaction of the change it reports")
+    topic, ordering_key = topic.strip(), ordering_key.strip()
+    if not topic or len(topic) > 100:
+        raise invalid("/topic", "invalid", "topic must be 1 to 100 characters")
+    if not ordering_key or len(ordering_key) > 200:
+        raise invalid("/ordering_key", "invalid", "ordering_key must be 1 to 200 characters")
+    about_type, about_id = _content_type_and_id(about, "/about")
+    cause_type, cause_id = _content_type_and_id(cause, "/cause") if cause is not None else (None, "")
+    now = timezone.now()
+    _lock_ordering_key(system.pk, ordering_key)
+    message = OutboundMessage.objects.create(
+        system=system, topic=topic, about_type=about_type, about_id=about_id,
+        cause_type=cause_type, cause_id=cause_id, payload=payload,
+        idempotency_key=f"thread-{uuid.uuid4()}", ordering_key=ordering_key,
+        correlation_id=(correlation_id or uuid.uuid4().hex)[:100], status=OutboundStatus.PENDING,
+        created_at=now, enqueued_at=now, next_attempt_at=now, not_before=not_before,
+    )
+    _supersede_older(message, now)
+    schedule_drain([message.pk])
+    return message
+
+
+def _supersede_older(message: OutboundMessage, now: datetime) -> None:
+    # Locking re-checks the status after any claim in progress commits: a message a worker has
+    # just taken (sending) is no longer waiting and is left alone.
+    older = list(
+        OutboundMessage.objects.select_for_update()
+        .filter(system_id=message.system_id, ordering_key=message.ordering_key,
+                topic=message.topic, status__in=OUTBOUND_WAITING, id__lt=message.pk)
+        .values_list("id", "status")
+    )
+    if not older:
+        return
+    OutboundMessage.objects.filter(pk__in=[pk for pk, _ in older]).update(
+        status=OutboundStatus.SUPERSEDED, superseded_by=message, finished_at=now)
+    OutboundMessageEvent.objects.bulk_create([
+        OutboundMessageEvent(message_id=pk, at=now, kind=OutboundEventKind.SUPERSEDED,
+                             from_status=status, to_status=OutboundStatus.SUPERSEDED,
+                             reason=f"superseded by message #{message.pk}")
+        for pk, status in older
+    ])
+
+
+class _DrainTrigger:
+    """The on-commit callback of one transaction: enqueues one drain task for all the messages
+    the transaction wrote."""
+
+    def __init__(self) -> None:
+        self.message_ids: list[int] = []
+
+    def __call__(self) -> None:
+        from django_q.tasks import async_task
+
+        async_task(DRAIN_TASK, self.message_ids[:MAX_HINTED_IDS])
+
+
+def schedule_drain(message_ids: Iterable[int]) -> None:
+    """Ask for a drain after the current transaction commits (at once outside one). If the
+    broker is unreachable the messages are safe in the table and the scheduled drain sends
+    them; the failure is logged, never raised into a request that has committed."""
+    conn = transaction.get_connection()
+    # Django keeps pending callbacks in run_on_commit (and drops those of a rolled-back
+    # savepoint); reusing this transaction's trigger gives one task per transaction instead
+    # of one per message.
+    trigger = next((func for _, func, _ in conn.run_on_commit if isinstance(func, _DrainTrigger)),
+                   None) if conn.in_atomic_block else None
+    if trigger is None:
+        trigger = _DrainTrigger()
+        trigger.message_ids.extend(message_ids)
+        transaction.on_commit(trigger, robust=True)
+    else:
+        trigger.message_ids.extend(message_ids)
+
+
+def _event(message: OutboundMessage, kind: str, from_status: str, actor: AbstractBaseUser | None,
+           reason: str, now: datetime) -> None:
+    OutboundMessageEvent.objects.create(
+        message=message, at=now, kind=kind, from_status=from_status, to_status=message.status,
+        actor=actor if actor is not None and actor.is_authenticated else None, reason=reason)
+
+
+def _locked(message: OutboundMessage) -> OutboundMessage:
+    return OutboundMessage.objects.select_for_update().get(pk=message.pk)
+
+
+def newer_message_exists(message: OutboundMessage) -> bool:
+    """Is there a later message for the same object and topic? Then this one carries old data."""
+    return OutboundMessage.objects.filter(
+        system_id=message.system_id, ordering_key=message.ordering_key, topic=message.topic,
+        id__gt=message.pk).exists()
+
+
+def outbound_message_retry(*, message: OutboundMessage, actor: AbstractBaseUser | None,
+                           reason: str) -> OutboundMessage:
+    """Retry now: a waiting message skips the rest of its backoff (never its not_before)."""
+    reason = require_reason(reason)
+    with transaction.atomic():
+        message = _locked(message)
+        if message.status not in OUTBOUND_WAITING:
+            raise StateConflict(f"Only a pending or retrying message can be retried now; this one "
+                                f"is {message.status}" + (" (use replay)." if message.status ==
+                                                          OutboundStatus.DEAD else "."))
+        now = timezone.now()
+        message.next_attempt_at = now
+        message.save(update_fields=["next_attempt_at"])
+        _event(message, OutboundEventKind.RETRIED, message.status, actor, reason, now)
+        schedule_drain([message.pk])
+    return message
+
+
+def outbound_message_replay(*, message: OutboundMessage, actor: AbstractBaseUser | None,
+                            reason: str, confirm: bool = False) -> OutboundMessage:
+    """Send a dead, cancelled or superseded message again, as a new delivery round with the same
+    Idempotency-Key (a peer that applied it already absorbs the repeat). A message that newer
+    data has overtaken — superseded, or followed by a later message for the same object and
+    topic — would push stale data: that needs `confirm`."""
+    reason = require_reason(reason)
+    with transaction.atomic():
+        message = _locked(message)
+        replayable = (OutboundStatus.DEAD, OutboundStatus.CANCELLED, OutboundStatus.SUPERSEDED)
+        if message.status not in replayable:
+            raise StateConflict(f"Only a dead, cancelled or superseded message can be replayed; "
+                                f"this one is {message.status}.")
+        if not confirm and (message.status == OutboundStatus.SUPERSEDED
+                            or newer_message_exists(message)):
+            raise StateConflict(
+                "Newer data for the same object and topic exists; replaying this message would "
+                "send stale data after it. Replay with confirm to do it anyway.")
+        now = timezone.now()
+        previous = message.status
+        message.status = OutboundStatus.PENDING
+        message.attempts = 0
+        message.leases = 0
+        message.enqueued_at = now
+        message.next_attempt_at = now
+        message.lease_until = None
+        message.lease_token = ""
+        message.finished_at = None
+        message.superseded_by = None
+        message.save(update_fields=["status", "attempts", "leases", "enqueued_at",
+                                    "next_attempt_at", "lease_until", "lease_token",
+                                    "finished_at", "superseded_by"])
+        _event(message, OutboundEventKind.REPLAYED, previous, actor, reason, now)
+        schedule_drain([message.pk])
+    return message
+
+
+def outbound_message_cancel(*, message: OutboundMessage, actor: AbstractBaseUser | None,
+                            reason: str) -> OutboundMessage:
+    """Give up on a message that has not been delivered. One in flight cannot be called back."""
+    reason = require_reason(reason)
+    with transaction.atomic():
+        message = _locked(message)
+        if message.status not in (*OUTBOUND_WAITING, OutboundStatus.DEAD):
+            raise StateConflict(f"Only a pending, retrying or dead message can be cancelled; this "
+                                f"one is {message.status}.")
+        now = timezone.now()
+        previous = message.status
+        message.status = OutboundStatus.CANCELLED
+        message.finished_at = now
+        message.save(update_fields=["status", "finished_at"])
+        _event(message, OutboundEventKind.CANCELLED, previous, actor, reason, now)
+    return message
+
+
+def outbound_messages_purge(*, now: datetime | None = None, chunk: int = 2000) -> int:
+    """Delete delivered, superseded and cancelled messages (with their attempts and events)
+    finished longer ago than THREAD_OUTBOX_RETENTION_DAYS. Dead messages stay until an operator
+    handles them. Deletes in chunks so a large backlog never holds one long transaction."""
+    cutoff = (now or timezone.now()) - timedelta(days=settings.THREAD_OUTBOX_RETENTION_DAYS)
+    expired = OutboundMessage.objects.filter(status__in=FINAL_STATUSES, finished_at__lt=cutoff)
+    deleted = 0
+    while ids := list(expired.order_by("id").values_list("id", flat=True)[:chunk]):
+        with transaction.atomic():
+            deleted += OutboundMessage.objects.filter(pk__in=ids).delete()[1].get(
+                OutboundMessage._meta.label, 0)
+    return deleted
