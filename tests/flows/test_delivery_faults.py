@@ -1,0 +1,280 @@
+"""Fault tests: real django-q2 clusters (subprocesses) drain the outbox of pytest's test database
+into a real HTTP peer, with the ORM broker and with Redis. Every test shows: nothing lost (all
+delivered, or the one poison message dead), nothing applied twice in effect (the peer applied
+each Idempotency-Key once), and the order per object kept.
+
+The test process stands in for the every-minute scheduled drain by enqueueing a drain task
+every half second ("kick"); leases are 2 s and backoffs fractions of a second, so each test runs
+in seconds.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from dataclasses import dataclass
+
+import pytest
+import redis
+from django.contrib.auth.models import Group
+from django.db import connection, transaction
+from django_q.conf import Conf
+from django_q.tasks import async_task
+
+from thread.flows import outbox, services
+from thread.flows.choices import OutboundEventKind, OutboundStatus
+from thread.flows.models import DeliveryAttempt, OutboundMessage
+
+from .outbox_support import REDIS_URL, Cluster, Peer, Reply, wait_for
+
+pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
+
+
+@dataclass
+class Broker:
+    kind: str
+    name: str
+    last_kick: float = 0.0
+
+    def kick(self) -> None:
+        """The scheduled drain, compressed: at most one drain task per half second."""
+        if time.monotonic() - self.last_kick >= 0.5:
+            async_task("thread.flows.tasks.drain_outbox")
+            self.last_kick = time.monotonic()
+
+
+@pytest.fixture(params=["orm", "redis"])
+def broker(request, monkeypatch):
+    """Point this process's django-q2 at the run's own queue, so the on-commit drain tasks of
+    outbound_message_write reach the clusters under test."""
+    name = f"thread-test-{uuid.uuid4().hex[:8]}"
+    monkeypatch.setattr(Conf, "PREFIX", name)
+    monkeypatch.setattr(Conf, "CLUSTER_NAME", name)
+    if request.param == "redis":
+        monkeypatch.setattr(Conf, "ORM", None)
+        monkeypatch.setattr(Conf, "REDIS", REDIS_URL)
+    yield Broker(request.param, name)
+    if request.param == "redis":
+        client = redis.from_url(REDIS_URL)
+        keys = client.keys(f"django_q:{name}:*")
+        if keys:
+            client.delete(*keys)
+
+
+@pytest.fixture
+def clusters(transactional_db, broker, tmp_path):
+    started: list[Cluster] = []
+
+    def start(workers: int = 2, **env: str) -> Cluster:
+        cluster = Cluster(name=broker.name, broker=broker.kind, log_dir=tmp_path,
+                          workers=workers, env=env)
+        started.append(cluster)
+        return cluster
+
+    yield start
+    for cluster in started:
+        cluster.kill()
+
+
+@pytest.fixture
+def peers():
+    made: list[Peer] = []
+
+    def make(behaviour=None, port=None, start=True) -> Peer:
+        peer = Peer(behaviour, port)
+        made.append(peer)
+        return peer.start() if start else peer
+
+    yield make
+    for peer in made:
+        peer.stop()
+
+
+def make_system(peer: Peer, **settings):
+    system = services.system_create(name=f"ERP {uuid.uuid4().hex[:6]}", kind="erp", actor=None,
+                                    reason="fault test")
+    options = {"connector": "rest", "base_url": peer.url,
+               "connector_options": {"paths": {"*": "/in/{topic}"}},
+               "connect_timeout_seconds": 0.5, "read_timeout_seconds": 1.0,
+               "max_attempts": 100, "backoff_base_seconds": 0.1, "backoff_cap_seconds": 0.5,
+               **settings}
+    return services.system_delivery_configure(system=system, actor=None, reason="fault test",
+                                              **options)
+
+
+def write_messages(system, *, keys: int, per_key: int) -> list[OutboundMessage]:
+    """`per_key` messages for each of `keys` objects, each object in its own transaction (one
+    drain task each). Topics differ within an object, so none supersedes another."""
+    about = Group.objects.get_or_create(name="fault-test object")[0]
+    written = []
+    for k in range(keys):
+        with transaction.atomic():
+            for seq in range(per_key):
+                written.append(outbox.outbound_message_write(
+                    system=system, topic=f"step-{seq}", payload={"key": f"obj-{k}", "seq": seq},
+                    about=about, cause=None, ordering_key=f"obj-{k}"))
+    return written
+
+
+def delivered(count: int) -> callable:
+    return lambda: OutboundMessage.objects.filter(status=OutboundStatus.DELIVERED).count() >= count
+
+
+def assert_exactly_once_in_order(peer: Peer, messages: list[OutboundMessage]) -> None:
+    statuses = set(OutboundMessage.objects.filter(pk__in=[m.pk for m in messages])
+                   .values_list("status", flat=True))
+    assert statuses == {OutboundStatus.DELIVERED}
+    assert peer.applied_keys == {m.idempotency_key for m in messages}  # nothing lost
+    assert len(peer.applied) == len(messages)  # nothing applied twice
+    for key in {m.ordering_key for m in messages}:
+        seqs = [body["seq"] for body in peer.applied if body["key"] == key]
+        assert seqs == sorted(seqs), f"order broken for {key}: {seqs}"
+
+
+def wait_all(broker, clusters_started, messages, timeout=40.0):
+    try:
+        wait_for(delivered(len(messages)), timeout=timeout, tick=broker.kick,
+                 what=f"{len(messages)} messages delivered")
+    except AssertionError:
+        logs = "\n".join(c.log() for c in clusters_started)
+        raise AssertionError(f"not all delivered; cluster logs:\n{logs}") from None
+
+
+def test_peer_down_then_up(broker, clusters, peers):
+    peer = peers(start=False)
+    system = make_system(peer)
+    messages = write_messages(system, keys=6, per_key=4)
+    cluster = clusters()
+    wait_for(lambda: DeliveryAttempt.objects.filter(error_class="connection").count() >= 6,
+             timeout=30, tick=broker.kick, what="refused connections")
+    assert not OutboundMessage.objects.filter(status=OutboundStatus.DELIVERED).exists()
+    peer.start()
+    wait_all(broker, [cluster], messages)
+    assert_exactly_once_in_order(peer, messages)
+    assert peer.duplicates == 0
+
+
+def test_peer_timing_out(broker, clusters, peers):
+    # The peer applies each message but answers too late the first time: the retry carries the
+    # same Idempotency-Key and is absorbed.
+    peer = peers(lambda key, nth, body: Reply(delay=1.0 if nth == 1 else 0))
+    system = make_system(peer, read_timeout_seconds=0.3)
+    messages = write_messages(system, keys=4, per_key=2)
+    cluster = clusters(workers=4)
+    wait_all(broker, [cluster], messages)
+    assert_exactly_once_in_order(peer, messages)
+    assert peer.duplicates == len(messages)
+    assert DeliveryAttempt.objects.filter(error_class="timeout").count() == len(messages)
+
+
+def test_500_then_200(broker, clusters, peers):
+    peer = peers(lambda key, nth, body: Reply(500, apply=False) if nth == 1 else Reply())
+    system = make_system(peer)
+    messages = write_messages(system, keys=6, per_key=4)
+    cluster = clusters()
+    wait_all(broker, [cluster], messages)
+    assert_exactly_once_in_order(peer, messages)
+    assert DeliveryAttempt.objects.filter(response_status=500).count() == len(messages)
+
+
+def test_429_with_retry_after(broker, clusters, peers):
+    peer = peers(lambda key, nth, body: Reply(429, {"Retry-After": "1"}, apply=False)
+                 if nth == 1 else Reply())
+    system = make_system(peer)
+    messages = write_messages(system, keys=5, per_key=1)
+    cluster = clusters()
+    wait_all(broker, [cluster], messages)
+    assert_exactly_once_in_order(peer, messages)
+    for message in messages:
+        first, second = DeliveryAttempt.objects.filter(message=message).order_by("id")
+        assert first.response_status == 429
+        gap = (second.started_at - first.started_at).total_seconds()
+        assert gap >= 1.0, f"retried after {gap:.2f} s despite Retry-After: 1"
+
+
+def test_worker_killed_while_sending(broker, clusters, peers):
+    hang = threading.Event()
+    victim: dict[str, str] = {}
+
+    def behaviour(key, nth, body):
+        # The first request of obj-0/seq 0 is applied, then the answer never comes: the worker
+        # is killed while it waits.
+        if body == {"key": "obj-0", "seq": 0} and nth == 1:
+            victim["key"] = key
+            return Reply(hang=hang)
+        return Reply()
+
+    peer = peers(behaviour)
+    system = make_system(peer, read_timeout_seconds=30)
+    messages = write_messages(system, keys=5, per_key=3)
+    first = clusters()
+    wait_for(lambda: "key" in victim, timeout=20, tick=broker.kick, what="the hanging request")
+    first.kill()
+    hang.set()
+    second = clusters()
+    wait_all(broker, [first, second], messages)
+    assert_exactly_once_in_order(peer, messages)
+    assert peer.seen[victim["key"]] >= 2  # sent again after the lease expired
+    assert peer.duplicates >= 1  # …and the peer's idempotency check absorbed it
+
+
+def test_two_clusters_drain_one_outbox(broker, clusters, peers):
+    peer = peers(lambda key, nth, body: Reply(delay=0.01))
+    system = make_system(peer)
+    messages = write_messages(system, keys=12, per_key=8)
+    one, two = clusters(), clusters()
+    wait_all(broker, [one, two], messages)
+    assert_exactly_once_in_order(peer, messages)
+    assert peer.duplicates == 0  # no claim was ever shared: every message was sent once
+    assert sum(peer.seen.values()) == len(messages)
+    workers = {int(w.rsplit(":", 1)[1]) for w in
+               DeliveryAttempt.objects.values_list("worker", flat=True).distinct()}
+    assert workers & one.pids() and workers & two.pids(), "both clusters delivered"
+
+
+def test_database_connection_dropped_mid_delivery(broker, clusters, peers):
+    hang = threading.Event()
+    victim: dict[str, str] = {}
+
+    def behaviour(key, nth, body):
+        if body == {"key": "obj-1", "seq": 0} and nth == 1:
+            victim["key"] = key
+            return Reply(hang=hang)
+        return Reply()
+
+    peer = peers(behaviour)
+    system = make_system(peer, read_timeout_seconds=30)
+    messages = write_messages(system, keys=4, per_key=3)
+    cluster = clusters()
+    wait_for(lambda: "key" in victim, timeout=20, tick=broker.kick, what="the hanging request")
+    with connection.cursor() as cursor:  # every other session on the test database goes
+        cursor.execute("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                       "WHERE datname = current_database() AND pid <> pg_backend_pid()")
+        assert cursor.fetchone()[0] >= 1
+    hang.set()  # the worker now records the outcome on a dead connection
+    wait_all(broker, [cluster], messages)
+    assert_exactly_once_in_order(peer, messages)
+    assert peer.seen[victim["key"]] >= 2
+    assert peer.duplicates >= 1
+
+
+def test_poison_message_is_quarantined(broker, clusters, peers):
+    # The peer never answers the poison message and its worker is killed by the task timeout
+    # (a system whose read timeout is longer than Q_TIMEOUT) — every time it is claimed.
+    never = threading.Event()
+    peer = peers(lambda key, nth, body: Reply(hang=never, apply=False)
+                 if body == {"key": "obj-0", "seq": 0} else Reply())
+    system = make_system(peer, read_timeout_seconds=30)
+    messages = write_messages(system, keys=4, per_key=2)
+    poison, rest = messages[0], messages[1:]
+    cluster = clusters(Q_TIMEOUT="2", Q_RETRY="4", THREAD_OUTBOX_DRAIN_SECONDS="1",
+                       THREAD_OUTBOX_QUARANTINE_AFTER="2")
+    wait_all(broker, [cluster], rest, timeout=60)
+    poison.refresh_from_db()
+    assert poison.status == OutboundStatus.DEAD
+    assert poison.events.get().kind == OutboundEventKind.QUARANTINED
+    assert poison.leases == 3 and poison.attempts == 0
+    assert peer.seen[poison.idempotency_key] == 2  # sent on the two claims that killed a worker
+    assert_exactly_once_in_order(peer, rest)
+    never.set()
