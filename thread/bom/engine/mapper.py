@@ -1,0 +1,455 @@
+"""map_ebom: walk the eBOM once per made assembly and build its single-level mBOM.
+
+The walk is depth-first in find-number order, so mBOM lines come out in the order of their
+find-number paths without sorting. A made subassembly's mBOM is built once, however often the
+subassembly is used: its lines' levels count from the subassembly, so nothing in its mapping
+depends on where it is used. Rule matching is memoised twice: the candidate rules per indexed
+(part, category, item type) and the composed plan per set of matching rules.
+"""
+
+from __future__ import annotations
+
+import gc
+from collections import deque
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from decimal import ROUND_CEILING, ROUND_HALF_UP, ROUND_UP, Decimal
+from typing import Any, cast
+
+from thread.catalog.units import UnitMismatch, convert
+
+from .rules import AddItem, CompiledRuleSet, Plan, compile_rules
+from .types import (
+    BUY,
+    COMPONENT,
+    MAKE,
+    NO_ATTRIBUTES,
+    PHANTOM,
+    Disposition,
+    EBom,
+    EBomLine,
+    Lineage,
+    MappingResult,
+    MappingWarning,
+    MBom,
+    MBomLine,
+    PlantContext,
+    Rounding,
+    Rule,
+    RuleSetError,
+    StructureError,
+)
+
+POSITION_STEP = 10  # ERP item numbers 10, 20, 30 leave room for manual insertions
+
+
+def map_ebom(ebom: EBom, rules: Sequence[Rule] | CompiledRuleSet,
+             context: PlantContext) -> MappingResult:
+    """Map `ebom` into the mBOMs of the plant in `context` (see the package docstring).
+
+    Raises RuleSetError if a rule is malformed or names a part or unit this catalog lacks, and
+    StructureError if a part contains itself. Everything else that stops a rule from acting on
+    a line is a warning in the result, and the line is kept as it was.
+    """
+    rule_set = rules if isinstance(rules, CompiledRuleSet) else compile_rules(rules)
+    errors = rule_set.catalog_errors(context)
+    if errors:
+        raise RuleSetError(errors)
+    with _cyclic_gc_paused():
+        return _Mapper(ebom, rule_set, context).run()
+
+
+@contextmanager
+def _cyclic_gc_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector while mapping.
+
+    Mapping keeps a few container objects per line occurrence (mBOM lines, lineage,
+    dispositions), and CPython's collector answers a fast-growing heap with full collections
+    that each traverse the whole heap: at 50,000 lines they took half the run. Mapping creates
+    no reference cycles, so reference counting frees everything it discards either way. A
+    collector already paused by the caller stays paused.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def consolidate_lines(lines: Sequence[MBomLine]) -> tuple[MBomLine, ...]:
+    """Merge the lines that are identical but for quantity, reference designators and lineage
+    (see `_Draft.key`) into the first of them, summing `unrounded_quantity` and rounding the sum;
+    positions are renumbered. Merging the result again changes nothing."""
+    return _finish(_consolidate([_Draft.of(line) for line in lines]))
+
+
+class _Draft:
+    """An mBOM line while its assembly is being mapped: mutable, so that consolidation can merge
+    into it, and cheap to make (plain slots, every field set once)."""
+
+    __slots__ = ("added_by_rule", "consolidate", "erp_fields", "item_type", "make_or_buy",
+                 "merged", "operation", "part", "paths", "quantity", "reference_designators",
+                 "rounding", "rule_ids", "scrap_percent", "substitutes_for", "unit",
+                 "yield_percent")
+
+    def __init__(self, part: str, quantity: Decimal, unit: str, item_type: str,
+                 make_or_buy: str, paths: tuple[tuple[int, ...], ...], rule_ids: tuple[int, ...],
+                 rounding: Rounding | None, scrap_percent: Decimal | None,
+                 yield_percent: Decimal | None, operation: str, erp_fields: Mapping[str, Any],
+                 reference_designators: tuple[str, ...], substitutes_for: str | None,
+                 added_by_rule: int | None, consolidate: bool) -> None:
+        self.part = part
+        self.quantity = quantity
+        self.unit = unit
+        self.item_type = item_type
+        self.make_or_buy = make_or_buy
+        self.paths = paths
+        self.rule_ids = rule_ids
+        self.rounding = rounding
+        self.scrap_percent = scrap_percent
+        self.yield_percent = yield_percent
+        self.operation = operation
+        self.erp_fields = erp_fields
+        self.reference_designators = reference_designators
+        self.substitutes_for = substitutes_for
+        self.added_by_rule = added_by_rule
+        self.consolidate = consolidate
+        self.merged = False
+
+    @classmethod
+    def of(cls, line: MBomLine) -> _Draft:
+        return cls(line.part, line.unrounded_quantity, line.unit, line.item_type,
+                   line.make_or_buy, line.lineage.paths, line.lineage.rule_ids, line.rounding,
+                   line.scrap_percent, line.yield_percent, line.operation, line.erp_fields,
+                   line.reference_designators, line.substitutes_for, line.added_by_rule, True)
+
+    def key(self) -> tuple[Any, ...]:
+        """What must be equal for two lines to merge: everything an ERP holds per BOM item,
+        so merging never loses a setting (only quantities, designators and lineage add up)."""
+        return (self.part, self.unit, self.item_type, self.make_or_buy, self.rounding,
+                self.scrap_percent, self.yield_percent, self.operation,
+                tuple(sorted(self.erp_fields.items())), self.substitutes_for, self.added_by_rule)
+
+    def absorb(self, other: _Draft) -> None:
+        self.quantity += other.quantity
+        self.reference_designators += other.reference_designators
+        self.paths += other.paths
+        self.rule_ids += other.rule_ids
+        self.merged = True
+
+
+def _consolidate(drafts: list[_Draft]) -> list[_Draft]:
+    """Merge each consolidating draft into the first earlier one with the same key."""
+    kept: list[_Draft] = []
+    firsts: dict[tuple[Any, ...], _Draft] = {}
+    for draft in drafts:
+        if draft.consolidate:
+            key = draft.key()
+            first = firsts.get(key)
+            if first is not None:
+                first.absorb(draft)
+                continue
+            firsts[key] = draft
+        kept.append(draft)
+    return kept
+
+
+def round_quantity(quantity: Decimal, rounding: Rounding) -> Decimal:
+    """`quantity` rounded as `rounding` says: up to a multiple (never down), or to a number of
+    decimals away from zero ("up") or to the nearest, halves away from zero ("half_up")."""
+    if rounding.multiple is not None:
+        steps = (quantity / rounding.multiple).to_integral_value(rounding=ROUND_CEILING)
+        return steps * rounding.multiple
+    mode = ROUND_UP if rounding.mode == "up" else ROUND_HALF_UP
+    return quantity.quantize(Decimal(1).scaleb(-(rounding.decimals or 0)), rounding=mode)
+
+
+def _finish(drafts: list[_Draft]) -> tuple[MBomLine, ...]:
+    """Number and round the drafts into mBOM lines."""
+    lines = []
+    for index, draft in enumerate(drafts):
+        quantity, rounding, rule_ids = draft.quantity, draft.rounding, draft.rule_ids
+        if draft.merged:
+            rule_ids = tuple(dict.fromkeys(rule_ids))
+        # Positional, in MBomLine's field order: this runs once per mBOM line, and binding
+        # sixteen keywords costs more than twice as much.
+        lines.append(MBomLine(
+            (index + 1) * POSITION_STEP, draft.part,
+            round_quantity(quantity, rounding) if rounding is not None else quantity,
+            draft.unit, draft.item_type, draft.make_or_buy, Lineage(draft.paths, rule_ids),
+            quantity, rounding, draft.scrap_percent, draft.yield_percent, draft.operation,
+            draft.erp_fields, draft.reference_designators, draft.substitutes_for,
+            draft.added_by_rule))
+    return tuple(lines)
+
+
+def _ordered_children(ebom: EBom) -> dict[str, tuple[EBomLine, ...]]:
+    """The children of every assembly reachable from the root, in (find number, part, id)
+    order; leaves have no entry. Raises StructureError if a part contains itself."""
+    lines_by_parent = ebom.lines_by_parent
+
+    def ordered(part: str) -> tuple[EBomLine, ...]:
+        return tuple(sorted(lines_by_parent[part],
+                            key=lambda line: (line.find_number, line.part, line.id)))
+
+    children: dict[str, tuple[EBomLine, ...]] = {}
+    if not lines_by_parent.get(ebom.root_part):
+        return children
+    children[ebom.root_part] = ordered(ebom.root_part)
+    on_path = {ebom.root_part}
+    stack = [(ebom.root_part, iter(children[ebom.root_part]))]
+    while stack:
+        part, pending = stack[-1]
+        for line in pending:
+            child = line.part
+            if child in on_path:
+                raise StructureError(f"part {child} contains itself (eBOM line {line.id} "
+                                     f"under {part})")
+            if child not in children and lines_by_parent.get(child):
+                children[child] = ordered(child)
+                on_path.add(child)
+                stack.append((child, iter(children[child])))
+                break
+        else:
+            stack.pop()
+            on_path.discard(part)
+    return children
+
+
+class _Mapper:
+    def __init__(self, ebom: EBom, rule_set: CompiledRuleSet, context: PlantContext) -> None:
+        self.ebom = ebom
+        self.rule_set = rule_set
+        self.context = context
+        self.children = _ordered_children(ebom)
+        self.set_aside: list[Disposition] = []
+        self.warnings: dict[tuple[Any, ...], MappingWarning] = {}
+        self.queue: deque[tuple[str, str, str]] = deque()
+        self.queued: set[str] = set()
+        # Per subassembly part: make/buy as resolved at each use, and the first line that did.
+        self.make_or_buy_used: dict[str, dict[str, int]] = {}
+        self.measurable: dict[tuple[str, str], bool] = {}
+
+    def run(self) -> MappingResult:
+        ebom = self.ebom
+        self._enqueue(ebom.root_part, ebom.root_base_unit, ebom.root_category)
+        mboms: dict[str, MBom] = {}
+        while self.queue:
+            part, base_unit, category = self.queue.popleft()
+            mboms[part] = self._map_assembly(part, base_unit, category)
+        for part, uses in self.make_or_buy_used.items():
+            if len(uses) > 1:
+                self._warn("make_or_buy_differs",
+                           f"{part} is made at eBOM line {uses[MAKE]} and bought at eBOM line "
+                           f"{uses[BUY]}; its mBOM is built and used where it is made",
+                           line_id=uses[BUY])
+        return MappingResult(plant=self.context.plant, root_part=ebom.root_part, mboms=mboms,
+                             set_aside=tuple(self.set_aside),
+                             warnings=tuple(self.warnings.values()))
+
+    # -- one made assembly --------------------------------------------------------------------
+
+    def _map_assembly(self, part: str, base_unit: str, category: str) -> MBom:
+        drafts: list[_Draft] = []
+        if part in self.children:
+            self._walk(part, None, 1, (), (), category, drafts, part)
+        if any(draft.consolidate for draft in drafts):
+            drafts = _consolidate(drafts)
+        drafts.extend(self._added_items(part, base_unit, category))
+        lines = _finish(drafts)
+        if not lines:
+            self._warn("empty_mbom", f"made assembly {part} has no mBOM lines", assembly=part)
+        return MBom(part, base_unit, lines)
+
+    def _walk(self, parent: str, multiplier: Decimal | None, level: int, path: tuple[int, ...],
+              flattened_by: tuple[int, ...], parent_category: str, drafts: list[_Draft],
+              assembly: str) -> None:
+        """Map the children of `parent` into `drafts`. `multiplier` (None for 1) is the quantity
+        of `parent` per assembly when `parent` was flattened; `flattened_by` are the flatten
+        rules on the way down, which every line fed from here shows in its lineage."""
+        children = self.children
+        candidates_for = self.rule_set.candidates
+        for line in children[parent]:
+            occurrence = (*path, line.id)
+            # Inlined, as this loop runs once per line occurrence: the rules that can match,
+            # those of them that need a test and pass it, and their composed effect.
+            candidates = candidates_for(line)
+            hits: tuple[int, ...] = ()
+            if candidates.tested:
+                hits = tuple([index for index, test in candidates.tested
+                              if test(line, level, parent_category)])
+            plan = candidates.plans.get(hits) or candidates.plan(hits)
+            if plan.exclude_rule is not None:
+                self.set_aside.append(Disposition("excluded", assembly, occurrence,
+                                                  rule_id=plan.exclude_rule))
+                if line.part in children:
+                    self._dispose_below(line.part, occurrence, "excluded", assembly,
+                                        plan.exclude_rule, None)
+                continue
+            if line.item_type == PHANTOM or plan.flatten_rule is not None:
+                per_parent = self._flatten_quantity(line, plan, assembly)
+                if per_parent is not None:
+                    self.set_aside.append(Disposition("flattened", assembly, occurrence,
+                                                      rule_id=plan.flatten_rule))
+                    if plan.flatten_rule is not None:
+                        flattened = (*flattened_by, plan.flatten_rule)
+                    else:
+                        flattened = flattened_by
+                    self._walk(line.part, per_parent if multiplier is None
+                               else multiplier * per_parent, level + 1, occurrence,
+                               flattened, line.part_category, drafts, assembly)
+                    continue
+            drafts.append(self._component(line, occurrence, multiplier, plan, flattened_by,
+                                          assembly))
+
+    def _flatten_quantity(self, line: EBomLine, plan: Plan, assembly: str) -> Decimal | None:
+        """The line's quantity in its part's base unit (what its children are per), or None if
+        it cannot be flattened; then it stays a component line and a warning says why."""
+        if line.part not in self.children:
+            self._warn("nothing_to_flatten",
+                       f"{line.part} has no eBOM children to flatten; kept as a component",
+                       assembly, line.id, plan.flatten_rule)
+            return None
+        if line.unit == line.part_base_unit:
+            return line.quantity
+        try:
+            return convert(line.quantity, line.unit, line.part_base_unit, self.context.units,
+                           self.context.part_conversions.get(line.part, ()))
+        except UnitMismatch as error:
+            self._warn("flatten_unit_mismatch",
+                       f"cannot flatten {line.part}: {error}; kept as a component",
+                       assembly, line.id, plan.flatten_rule)
+            return None
+
+    def _component(self, line: EBomLine, occurrence: tuple[int, ...],
+                   multiplier: Decimal | None, plan: Plan, flattened_by: tuple[int, ...],
+                   assembly: str) -> _Draft:
+        """The draft mBOM line of a line that stays a line, with the plan's actions applied in
+        their fixed order: substitute, make/buy, unit conversion, scrap (rounding at the end)."""
+        context = self.context
+        quantity = line.quantity if multiplier is None else line.quantity * multiplier
+        part, unit = line.part, line.unit
+        base_unit, default_make_or_buy = line.part_base_unit, line.part_make_or_buy
+        rule_ids = plan.rule_ids
+        substitutes_for = None
+        has_children = part in self.children
+        if plan.substitute is not None:
+            substitute = plan.substitute
+            if has_children:
+                self._warn("substitute_on_assembly",
+                           f"{part} has eBOM children; substitute {substitute.part} not applied",
+                           assembly, line.id, plan.substitute_rule)
+            elif not self._measures(unit, substitute.part):
+                self._warn("substitute_unit_mismatch",
+                           f"{unit} cannot measure substitute {substitute.part}; kept {part}",
+                           assembly, line.id, plan.substitute_rule)
+            else:
+                substitutes_for, part = part, substitute.part
+                quantity *= substitute.factor
+                known = context.known_parts[part]
+                base_unit, default_make_or_buy = known.base_unit, known.make_or_buy
+            if substitutes_for is None:
+                rule_ids = tuple(i for i in rule_ids if i != plan.substitute_rule)
+        plant_part = context.plant_parts.get(part)
+        make_or_buy = plan.make_or_buy or (plant_part.make_or_buy if plant_part else "") \
+            or default_make_or_buy
+        if plant_part is not None and not plant_part.active:
+            self._warn("inactive_at_plant", f"{part} is not active at plant {context.plant}",
+                       assembly, line.id)
+        rounding = None
+        if plan.convert is not None:
+            target = plan.convert.unit or (plant_part.unit if plant_part else None) or base_unit
+            try:
+                if target != unit:
+                    quantity = convert(quantity, unit, target, context.units,
+                                       context.part_conversions.get(part, ()))
+                    unit = target
+                rounding = plan.convert.rounding
+            except UnitMismatch as error:
+                self._warn("conversion_impossible", f"{part}: {error}; quantity kept in {unit}",
+                           assembly, line.id, plan.convert_rule)
+                rule_ids = tuple(i for i in rule_ids if i != plan.convert_rule)
+        scrap = plan.scrap
+        draft = _Draft(part, quantity * scrap.factor if scrap is not None else quantity, unit,
+                       line.item_type, make_or_buy, (occurrence,),
+                       (*flattened_by, *rule_ids) if flattened_by else rule_ids, rounding,
+                       scrap.scrap_percent if scrap is not None else None,
+                       scrap.yield_percent if scrap is not None else None, plan.operation,
+                       plan.erp_fields, line.reference_designators, substitutes_for, None,
+                       plan.consolidate)
+        if has_children:
+            self.make_or_buy_used.setdefault(part, {}).setdefault(make_or_buy, line.id)
+            if make_or_buy == BUY:
+                self._dispose_below(part, occurrence, "inside_bought", assembly, None, line.id)
+            else:
+                self._enqueue(part, line.part_base_unit, line.part_category)
+        return draft
+
+    def _added_items(self, part: str, base_unit: str, category: str) -> list[_Draft]:
+        """The add_item rules' lines for this assembly, in rule order. Their condition tests the
+        assembly itself, as a level-0 line without parent."""
+        rules = self.rule_set.assembly_rules
+        if not rules:
+            return []
+        header = EBomLine(id=0, parent_part="", find_number=0, part=part, quantity=Decimal(1),
+                          unit=base_unit, part_base_unit=base_unit, item_type=COMPONENT,
+                          attributes=self.ebom.revision_attributes.get(part, NO_ATTRIBUTES),
+                          part_category=category)
+        drafts = []
+        for rule in rules:
+            if not rule.condition.test(header, 0, ""):
+                continue
+            spec = cast(AddItem, rule.spec)
+            known = self.context.known_parts[spec.part]
+            plant_part = self.context.plant_parts.get(spec.part)
+            if plant_part is not None and not plant_part.active:
+                self._warn("inactive_at_plant",
+                           f"{spec.part} is not active at plant {self.context.plant}", part,
+                           rule_id=rule.rule_id)
+            make_or_buy = (plant_part.make_or_buy if plant_part else "") or known.make_or_buy
+            drafts.append(_Draft(spec.part, spec.quantity, spec.unit, spec.item_type,
+                                 make_or_buy, (), (rule.rule_id,), None, None, None, "",
+                                 NO_ATTRIBUTES, (), None, rule.rule_id, False))
+        return drafts
+
+    # -- bookkeeping --------------------------------------------------------------------------
+
+    def _dispose_below(self, part: str, path: tuple[int, ...], kind: Any, assembly: str,
+                       rule_id: int | None, bought_line_id: int | None) -> None:
+        """Give every occurrence below `part` (reached along `path`) the same fate."""
+        for line in self.children[part]:
+            occurrence = (*path, line.id)
+            self.set_aside.append(Disposition(kind, assembly, occurrence, rule_id=rule_id,
+                                              bought_line_id=bought_line_id))
+            if line.part in self.children:
+                self._dispose_below(line.part, occurrence, kind, assembly, rule_id,
+                                    bought_line_id)
+
+    def _enqueue(self, part: str, base_unit: str, category: str) -> None:
+        if part not in self.queued:
+            self.queued.add(part)
+            self.queue.append((part, base_unit, category))
+
+    def _measures(self, unit: str, part: str) -> bool:
+        """Whether a quantity in `unit` can be expressed in `part`'s base unit."""
+        key = (unit, part)
+        found = self.measurable.get(key)
+        if found is None:
+            context = self.context
+            try:
+                convert(Decimal(1), unit, context.known_parts[part].base_unit, context.units,
+                        context.part_conversions.get(part, ()))
+                found = True
+            except UnitMismatch:
+                found = False
+            self.measurable[key] = found
+        return found
+
+    def _warn(self, code: str, message: str, assembly: str | None = None,
+              line_id: int | None = None, rule_id: int | None = None) -> None:
+        """Record a warning once, however many occurrences of a shared line raise it."""
+        key = (code, assembly, line_id, rule_id)
+        if key not in self.warnings:
+            self.warnings[key] = MappingWarning(code, message, assembly, line_id, rule_id)
