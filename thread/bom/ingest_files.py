@@ -209,8 +209,19 @@ def _xlsx_table(data: bytes) -> Iterator[Any]:
             yield from enumerate(rows, start=2)
         finally:
             workbook.close()
-    except DefusedXmlException:
-        raise _file_problem("unsafe_file", "The workbook declares XML entities or a DTD, which "
-                                           "Thread never reads; save it again from Excel.") from None
-    except (zipfile.BadZipFile, InvalidFileException, KeyError, OSError, ValueError, SyntaxError):
+    except (DefusedXmlException, zipfile.BadZipFile, InvalidFileException, KeyError, OSError,
+            ValueError, SyntaxError) as exc:
+        if _caused_by_defusedxml(exc):
+            raise _file_problem("unsafe_file", "The workbook declares XML entities or a DTD, "
+                                               "which Thread never reads; save it again from "
+                                               "Excel.") from None
         raise _file_problem("unreadable_file", "This is not a readable .xlsx workbook.") from None
+
+
+def _caused_by_defusedxml(exc: BaseException | None) -> bool:
+    """openpyxl wraps what defusedxml raises in its own ValueError."""
+    while exc is not None:
+        if isinstance(exc, DefusedXmlException):
+            return True
+        exc = exc.__cause__ or exc.__context__
+    return False

@@ -106,6 +106,7 @@ class Assembly:
     revision: str
     revision_id: int
     revision_status: str
+    revision_attributes: dict[str, Any]
     ebom_id: int | None
     ebom_number: int | None
     lines: tuple[ExplodedLine, ...]
@@ -128,26 +129,26 @@ class ExplodedStructure:
     assemblies: dict[str, Assembly] = field(default_factory=dict)
 
     def walk(self, limit: int | None = None) -> Iterator[Occurrence]:
+        root = self.assemblies.get(self.root)
+        if root is None:
+            return
         emitted = 0
-        stack: list[tuple[str, int, tuple[int, ...], tuple[str, ...]]] = [
-            (self.root, 0, (), (self.root,))]
+        stack = [(iter(root.lines), 0, (), (self.root,))]
         while stack:
-            part, level, path, ancestors = stack.pop()
-            assembly = self.assemblies.get(part)
-            if assembly is None:
+            lines, level, path, ancestors = stack[-1]
+            line = next(lines, None)
+            if line is None:
+                stack.pop()
                 continue
-            children = []
-            for line in assembly.lines:
-                child = self.assemblies.get(line.part)
-                yield Occurrence(level=level + 1, path=(*path, line.find_number), line=line,
-                                 revision=child.revision if child else None)
-                emitted += 1
-                if limit is not None and emitted >= limit:
-                    return
-                if child is not None and line.part not in ancestors:  # cycle guard
-                    children.append((line.part, level + 1, (*path, line.find_number),
-                                     (*ancestors, line.part)))
-            stack.extend(reversed(children))
+            child = self.assemblies.get(line.part)
+            here = (*path, line.find_number)
+            yield Occurrence(level=level + 1, path=here, line=line,
+                             revision=child.revision if child else None)
+            emitted += 1
+            if limit is not None and emitted >= limit:
+                return
+            if child is not None and line.part not in ancestors:  # cycle guard
+                stack.append((iter(child.lines), level + 1, here, (*ancestors, line.part)))
 
 
 def explode(*, revision: PartRevision) -> ExplodedStructure:
@@ -169,7 +170,8 @@ def explode(*, revision: PartRevision) -> ExplodedStructure:
             lines = lines_by_ebom.get(snapshot.pk, []) if snapshot else []
             structure.assemblies[rev.part.number] = Assembly(
                 part=rev.part.number, revision=rev.label, revision_id=rev.pk,
-                revision_status=rev.status, ebom_id=snapshot.pk if snapshot else None,
+                revision_status=rev.status, revision_attributes=rev.attributes,
+                ebom_id=snapshot.pk if snapshot else None,
                 ebom_number=snapshot.number if snapshot else None,
                 lines=tuple(_exploded(line, rev) for line in lines))
             next_parts.update(line.part_id for line in lines)

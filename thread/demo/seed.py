@@ -9,13 +9,14 @@ from decimal import Decimal
 from django.contrib.auth import get_user_model
 from django.db import transaction
 
+from thread.bom import services as bom
 from thread.catalog import services as catalog
 from thread.catalog.models import Part, Plant, UnitOfMeasure
 from thread.flows import services as flows
 from thread.flows.models import ExternalSystem
 from thread.roles import setup_roles
 
-from .product import PARTS
+from .product import PARTS, structure
 
 REASON = "Demo data"
 DEMO_LOGIN = ("admin", "admin")
@@ -57,6 +58,7 @@ def seed_demo() -> SeedReport:
         systems = _systems(admin, report)
         _plants(admin, systems, report)
         _parts(admin, units, report)
+        _ebom(admin, report)
     return report
 
 
@@ -121,3 +123,15 @@ def _parts(actor, units, report: SeedReport) -> None:
                                         to_unit=units[to_code], factor=Decimal(factor),
                                         actor=actor, reason=REASON)
             report.count("unit conversions")
+
+
+def _ebom(actor, report: SeedReport) -> None:
+    """The e-bike's eBOM as the PLM would push it (released as an initial load); a second run
+    pushes identical lines, which the service accepts without writing anything."""
+    body = {**structure(), "release": True}
+    result = bom.ebom_push(payload=body, actor=actor, reason=body["reason"])
+    for what, items in (("eBOM snapshots", result.snapshots),
+                        ("part revisions", result.created_revisions),
+                        ("released revisions", result.released)):
+        if items:
+            report.created[what] = report.created.get(what, 0) + len(items)
