@@ -7,6 +7,7 @@ must exist, so that it can catch the engine losing, doubling or misfiling a line
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import cast
 
 from .types import BUY, Disposition, EBom, MappingResult, MBomLine
 
@@ -121,12 +122,9 @@ class _Checker:
     def _check_fed(self, line_id: int, part: str, has_children: bool, assembly: str,
                    occurrence: tuple[int, ...], disposition: Disposition,
                    by_position: dict[int, MBomLine], fed: set[int]) -> None:
-        position = disposition.position
-        mbom_line = by_position.get(position) if position is not None else None
-        if position is None or mbom_line is None:
-            self._problem(f"fed into position {position}, which {assembly} lacks", line_id,
-                          assembly, occurrence)
-            return
+        # Fed dispositions come from the lineage of the mBOM's own lines: the position exists.
+        position = cast(int, disposition.position)
+        mbom_line = by_position[position]
         fed.add(position)
         if part not in (mbom_line.part, mbom_line.substitutes_for):
             self._problem(f"fed into position {position}, which holds {mbom_line.part}",
