@@ -4,14 +4,16 @@ operator actions, API, admin and retention. Real PostgreSQL, a real HTTP peer
 
 from __future__ import annotations
 
+import io
 from datetime import timedelta
 
 import pytest
 from django.contrib.auth.models import Group
+from django.core.management import call_command
 from django.db import transaction
 from django.test import override_settings
 from django.utils import timezone
-from django_q.models import OrmQ
+from django_q.models import OrmQ, Schedule
 
 from thread.errors import InvalidInput, StateConflict
 from thread.flows import delivery, outbox, services
@@ -275,7 +277,7 @@ def test_purge_keeps_dead_and_recent_messages(erp_peer, about):
     assert not DeliveryAttempt.objects.exists()
 
 
-def test_a_system_reads_only_its_own_messages(erp_peer, mes, about, django_assert_num_queries):
+def test_a_system_reads_only_its_own_messages(erp_peer, mes, about):
     mine = write(erp_peer.system, about)
     write(mes.system, about)
     response = erp_peer.get(MESSAGES)
@@ -349,3 +351,12 @@ def test_operator_replays_a_dead_message_from_the_admin(erp_peer, about, person,
     event = message.events.get()
     assert (event.kind, event.actor, event.reason) == ("replayed", operator.user,
                                                         "unit mapping fixed in ERP")
+
+
+def test_setup_thread_schedules_the_drain_every_minute_and_the_purge(db):
+    call_command("setup_thread", stdout=io.StringIO())
+    drain = Schedule.objects.get(name="drain outbox")
+    assert (drain.func, drain.schedule_type, drain.minutes) == (
+        "thread.flows.tasks.drain_outbox", Schedule.MINUTES, 1)
+    assert Schedule.objects.get(name="purge outbound messages").func == \
+        "thread.flows.tasks.purge_outbox"

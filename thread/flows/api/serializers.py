@@ -1,3 +1,4 @@
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from ..models import DeliveryAttempt, ExternalSystem, OutboundMessage, OutboundMessageEvent
@@ -9,6 +10,9 @@ class SystemBriefSerializer(serializers.ModelSerializer):
         fields = ["id", "name", "kind"]
 
 
+@extend_schema_field({"type": "object", "nullable": True,
+                      "properties": {"type": {"type": "string", "example": "bom.mbomversion"},
+                                     "id": {"type": "string"}}})
 class ObjectRefField(serializers.Field):
     """A generic relation as {"type": "app_label.model", "id": "..."}; null when absent."""
 
