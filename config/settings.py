@@ -174,7 +174,7 @@ REST_FRAMEWORK = {
         "django_filters.rest_framework.DjangoFilterBackend",
         "rest_framework.filters.SearchFilter",
     ],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "thread.api.schema.ThreadAutoSchema",
     "EXCEPTION_HANDLER": "thread.api.problems.problem_exception_handler",
     "DEFAULT_RENDERER_CLASSES": [
         "rest_framework.renderers.JSONRenderer",
@@ -194,12 +194,12 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
-    "APPEND_COMPONENTS": {
-        "securitySchemes": {
-            "bearerAuth": {"type": "http", "scheme": "bearer", "description": "A system's API key"}
-        }
+    "ENUM_NAME_OVERRIDES": {
+        "RevisionStatusEnum": "thread.catalog.choices.RevisionStatus",
+        "InboundStatusEnum": "thread.flows.choices.InboundStatus",
+        "OutboundStatusEnum": "thread.flows.choices.OutboundStatus",
+        "RuleSetVersionStatusEnum": "thread.bom.choices.VersionStatus",
     },
-    "SECURITY": [{"bearerAuth": []}],
 }
 
 # --- Task queue (django-q2) -----------------------------------------------------------------

@@ -127,6 +127,12 @@ def test_openapi_schema_describes_the_api(client, db):
     post = schema["paths"]["/api/v1/catalog/parts/"]["post"]
     assert post["requestBody"]["content"]["application/json"]["schema"]["$ref"].endswith(
         "PartPushRequest")
+    header = next(p for p in post["parameters"] if p["name"] == "Idempotency-Key")
+    assert (header["in"], header["required"]) == ("header", True)
+    assert schema["components"]["securitySchemes"]["bearerAuth"] == {
+        "type": "http", "scheme": "bearer",
+        "description": "An external system's API key: `Authorization: Bearer <key>`."}
+    assert {"bearerAuth": []} in post["security"]
 
 
 def test_problem_types_are_documented(client, db):
