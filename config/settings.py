@@ -198,7 +198,6 @@ SPECTACULAR_SETTINGS = {
         "RevisionStatusEnum": "thread.catalog.choices.RevisionStatus",
         "InboundStatusEnum": "thread.flows.choices.InboundStatus",
         "OutboundStatusEnum": "thread.flows.choices.OutboundStatus",
-        "RuleSetVersionStatusEnum": "thread.bom.choices.VersionStatus",
     },
 }
 
