@@ -219,7 +219,8 @@ def test_flatten_moves_children_up_and_shows_in_their_lineage() -> None:
     ]), [rule(7, "flatten", {"field": "part", "op": "glob", "value": "WELD-*"}),
          rule(8, "set_make_buy", eq("part", "WELD-1"), make_or_buy="buy"),
          rule(9, "assign_operation", eq("part", "BAR"), operation="0020")], context())
-    assert summary(result) == [(10, "PLATE", D(6), "pcs", "make"), (20, "BAR", D(10), "pcs", "make")]
+    assert summary(result) == [(10, "PLATE", D(6), "pcs", "make"),
+                               (20, "BAR", D(10), "pcs", "make")]
     assert [i.lineage for i in result.mboms["TOP"].lines] == [
         Lineage(((1, 2),), (7,)), Lineage(((1, 3, 4),), (7, 7, 9))]
     assert result.set_aside == (Disposition("flattened", "TOP", (1,), rule_id=7),

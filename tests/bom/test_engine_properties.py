@@ -2,8 +2,8 @@
 
 The eBOMs have up to six assemblies (made or bought, used as components or phantoms, some under
 several parents, some measured in m) and leaves in pcs, m (lines in m, mm, or kg through a part
-conversion) and kg (lines in kg or g), documents and software. Quantities are exact decimals and every unit factor
-is a power of ten or a half, so every total below is compared with ==.
+conversion) and kg (lines in kg or g), documents and software. Quantities are exact decimals
+and every unit factor is a power of ten or a half, so every total below is compared with ==.
 """
 
 from __future__ import annotations
@@ -136,8 +136,8 @@ def plans(draw: st.DrawFn, case: Case) -> Plan:
 def rules_of(plan: Plan, order: Callable[[int], int] = lambda rule_id: rule_id) -> list[Rule]:
     specs: list[tuple[str, Any, dict[str, Any]]] = []
     if plan.exclude:
-        specs.append(("exclude", {"field": "item_type", "op": "in", "value": list(EXCLUDED_TYPES)},
-                      {}))
+        specs.append(("exclude", {"field": "item_type", "op": "in",
+                                  "value": list(EXCLUDED_TYPES)}, {}))
     if plan.flatten:
         specs.append(("flatten", {"field": "part", "op": "in", "value": sorted(plan.flatten)},
                       {}))

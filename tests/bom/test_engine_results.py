@@ -171,7 +171,7 @@ def test_consolidate_lines_merges_sums_rounds_and_renumbers() -> None:
         _mbom_line(20, "B", "1"),
         _mbom_line(30, "A", "10", rounding=up, unrounded_quantity=D(3),
                    reference_designators=("R2",), lineage=Lineage(((5, 30),), (7,))),
-        _mbom_line(40, "A", "10", unrounded_quantity=D(3)),
+        _mbom_line(40, "A", "3"),
     )
     merged = consolidate_lines(lines)
     assert merged == (

@@ -78,7 +78,7 @@ inside a bought subassembly. `check_accountability` verifies this from the eBOM 
 from .accountability import AccountabilityProblem, check_accountability
 from .conditions import CompiledCondition, compile_condition
 from .explode import bought_by_default, explode
-from .mapper import consolidate_lines, map_ebom, round_quantity
+from .mapper import consolidate_lines, map_ebom, merge_key, round_quantity
 from .rules import ACTIONS, CompiledRuleSet, compile_rules, validate_rule, validate_rules
 from .serialise import result_to_dict
 from .types import (
@@ -128,6 +128,7 @@ __all__ = [
     "consolidate_lines",
     "explode",
     "map_ebom",
+    "merge_key",
     "result_to_dict",
     "round_quantity",
     "validate_rule",

@@ -1,7 +1,8 @@
 """map_ebom: walk the eBOM once per made assembly and build its single-level mBOM.
 
 The walk is depth-first in find-number order, so mBOM lines come out in the order of their
-find-number paths without sorting. A made subassembly's mBOM is built once, however often the
+find-number paths without sorting, and are made final as they are met: only an assembly where a
+consolidate rule merges lines is renumbered. A made subassembly's mBOM is built once, however often the
 subassembly is used: its lines' levels count from the subassembly, so nothing in its mapping
 depends on where it is used. Rule matching is memoised twice: the candidate rules per indexed
 (part, category, item type) and the composed plan per set of matching rules.
@@ -11,9 +12,10 @@ from __future__ import annotations
 
 import gc
 from collections import deque
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
 from decimal import ROUND_CEILING, ROUND_HALF_UP, ROUND_UP, Decimal
+from operator import attrgetter
 from typing import Any, cast
 
 from thread.catalog.units import UnitMismatch, convert
@@ -41,6 +43,7 @@ from .types import (
 )
 
 POSITION_STEP = 10  # ERP item numbers 10, 20, 30 leave room for manual insertions
+_FIND_ORDER = attrgetter("find_number", "part", "id")
 
 
 def map_ebom(ebom: EBom, rules: Sequence[Rule] | CompiledRuleSet,
@@ -79,81 +82,59 @@ def _cyclic_gc_paused() -> Iterator[None]:
 
 
 def consolidate_lines(lines: Sequence[MBomLine]) -> tuple[MBomLine, ...]:
-    """Merge the lines that are identical but for quantity, reference designators and lineage
-    (see `_Draft.key`) into the first of them, summing `unrounded_quantity` and rounding the sum;
-    positions are renumbered. Merging the result again changes nothing."""
-    return _finish(_consolidate([_Draft.of(line) for line in lines]))
+    """Merge every line into the first earlier line with the same `merge_key`, and number the
+    lines 10, 20, 30, ... Merging the result again changes nothing."""
+    merged = _merge(lines, range(len(lines)))
+    return tuple(line if line.position == (index + 1) * POSITION_STEP
+                 else line._replace(position=(index + 1) * POSITION_STEP)
+                 for index, line in enumerate(merged))
 
 
-class _Draft:
-    """An mBOM line while its assembly is being mapped: mutable, so that consolidation can merge
-    into it, and cheap to make (plain slots, every field set once)."""
-
-    __slots__ = ("added_by_rule", "consolidate", "erp_fields", "item_type", "make_or_buy",
-                 "merged", "operation", "part", "paths", "quantity", "reference_designators",
-                 "rounding", "rule_ids", "scrap_percent", "substitutes_for", "unit",
-                 "yield_percent")
-
-    def __init__(self, part: str, quantity: Decimal, unit: str, item_type: str,
-                 make_or_buy: str, paths: tuple[tuple[int, ...], ...], rule_ids: tuple[int, ...],
-                 rounding: Rounding | None, scrap_percent: Decimal | None,
-                 yield_percent: Decimal | None, operation: str, erp_fields: Mapping[str, Any],
-                 reference_designators: tuple[str, ...], substitutes_for: str | None,
-                 added_by_rule: int | None, consolidate: bool) -> None:
-        self.part = part
-        self.quantity = quantity
-        self.unit = unit
-        self.item_type = item_type
-        self.make_or_buy = make_or_buy
-        self.paths = paths
-        self.rule_ids = rule_ids
-        self.rounding = rounding
-        self.scrap_percent = scrap_percent
-        self.yield_percent = yield_percent
-        self.operation = operation
-        self.erp_fields = erp_fields
-        self.reference_designators = reference_designators
-        self.substitutes_for = substitutes_for
-        self.added_by_rule = added_by_rule
-        self.consolidate = consolidate
-        self.merged = False
-
-    @classmethod
-    def of(cls, line: MBomLine) -> _Draft:
-        return cls(line.part, line.unrounded_quantity, line.unit, line.item_type,
-                   line.make_or_buy, line.lineage.paths, line.lineage.rule_ids, line.rounding,
-                   line.scrap_percent, line.yield_percent, line.operation, line.erp_fields,
-                   line.reference_designators, line.substitutes_for, line.added_by_rule, True)
-
-    def key(self) -> tuple[Any, ...]:
-        """What must be equal for two lines to merge: everything an ERP holds per BOM item,
-        so merging never loses a setting (only quantities, designators and lineage add up)."""
-        return (self.part, self.unit, self.item_type, self.make_or_buy, self.rounding,
-                self.scrap_percent, self.yield_percent, self.operation,
-                tuple(sorted(self.erp_fields.items())), self.substitutes_for, self.added_by_rule)
-
-    def absorb(self, other: _Draft) -> None:
-        self.quantity += other.quantity
-        self.reference_designators += other.reference_designators
-        self.paths += other.paths
-        self.rule_ids += other.rule_ids
-        self.merged = True
+def merge_key(line: MBomLine) -> tuple[Any, ...]:
+    """What two mBOM lines must share to merge: everything an ERP holds per BOM item, so that
+    merging never loses a setting; only quantities, designators and lineage add up."""
+    return (line.part, line.unit, line.item_type, line.make_or_buy, line.rounding,
+            line.scrap_percent, line.yield_percent, line.operation,
+            tuple(sorted(line.erp_fields.items())), line.substitutes_for, line.added_by_rule)
 
 
-def _consolidate(drafts: list[_Draft]) -> list[_Draft]:
-    """Merge each consolidating draft into the first earlier one with the same key."""
-    kept: list[_Draft] = []
-    firsts: dict[tuple[Any, ...], _Draft] = {}
-    for draft in drafts:
-        if draft.consolidate:
-            key = draft.key()
-            first = firsts.get(key)
-            if first is not None:
-                first.absorb(draft)
+def _merge(lines: Sequence[MBomLine], mergeable: Collection[int]) -> list[MBomLine]:
+    """Merge each line whose index is in `mergeable` into the first earlier such line with the
+    same key: quantities add up before rounding, designators and lineage join. A merged line
+    takes the first line's place; the lines after it move up (renumbered, 10 apart)."""
+    groups: list[list[MBomLine]] = []
+    firsts: dict[tuple[Any, ...], list[MBomLine]] = {}
+    for index, line in enumerate(lines):
+        if index in mergeable:
+            key = merge_key(line)
+            group = firsts.get(key)
+            if group is not None:
+                group.append(line)
                 continue
-            firsts[key] = draft
-        kept.append(draft)
-    return kept
+            group = firsts[key] = [line]
+        else:
+            group = [line]
+        groups.append(group)
+    if len(groups) == len(lines):
+        return list(lines)
+    merged = []
+    for index, group in enumerate(groups):
+        first, position = group[0], (index + 1) * POSITION_STEP
+        if len(group) == 1:
+            merged.append(first._replace(position=position))
+            continue
+        quantity = first.unrounded_quantity
+        for other in group[1:]:
+            quantity += other.unrounded_quantity
+        rule_ids = dict.fromkeys(rule_id for line in group for rule_id in line.lineage.rule_ids)
+        merged.append(first._replace(
+            position=position, unrounded_quantity=quantity,
+            quantity=round_quantity(quantity, first.rounding) if first.rounding else quantity,
+            reference_designators=tuple(designator for line in group
+                                        for designator in line.reference_designators),
+            lineage=Lineage(tuple(path for line in group for path in line.lineage.paths),
+                            tuple(rule_ids))))
+    return merged
 
 
 def round_quantity(quantity: Decimal, rounding: Rounding) -> Decimal:
@@ -166,33 +147,13 @@ def round_quantity(quantity: Decimal, rounding: Rounding) -> Decimal:
     return quantity.quantize(Decimal(1).scaleb(-(rounding.decimals or 0)), rounding=mode)
 
 
-def _finish(drafts: list[_Draft]) -> tuple[MBomLine, ...]:
-    """Number and round the drafts into mBOM lines."""
-    lines = []
-    for index, draft in enumerate(drafts):
-        quantity, rounding, rule_ids = draft.quantity, draft.rounding, draft.rule_ids
-        if draft.merged:
-            rule_ids = tuple(dict.fromkeys(rule_ids))
-        # Positional, in MBomLine's field order: this runs once per mBOM line, and binding
-        # sixteen keywords costs more than twice as much.
-        lines.append(MBomLine(
-            (index + 1) * POSITION_STEP, draft.part,
-            round_quantity(quantity, rounding) if rounding is not None else quantity,
-            draft.unit, draft.item_type, draft.make_or_buy, Lineage(draft.paths, rule_ids),
-            quantity, rounding, draft.scrap_percent, draft.yield_percent, draft.operation,
-            draft.erp_fields, draft.reference_designators, draft.substitutes_for,
-            draft.added_by_rule))
-    return tuple(lines)
-
-
 def _ordered_children(ebom: EBom) -> dict[str, tuple[EBomLine, ...]]:
     """The children of every assembly reachable from the root, in (find number, part, id)
     order; leaves have no entry. Raises StructureError if a part contains itself."""
     lines_by_parent = ebom.lines_by_parent
 
     def ordered(part: str) -> tuple[EBomLine, ...]:
-        return tuple(sorted(lines_by_parent[part],
-                            key=lambda line: (line.find_number, line.part, line.id)))
+        return tuple(sorted(lines_by_parent[part], key=_FIND_ORDER))
 
     children: dict[str, tuple[EBomLine, ...]] = {}
     if not lines_by_parent.get(ebom.root_part):
@@ -252,23 +213,24 @@ class _Mapper:
     # -- one made assembly --------------------------------------------------------------------
 
     def _map_assembly(self, part: str, base_unit: str, category: str) -> MBom:
-        drafts: list[_Draft] = []
+        lines: list[MBomLine] = []
+        mergeable: set[int] = set()
         if part in self.children:
-            self._walk(part, None, 1, (), (), category, drafts, part)
-        if any(draft.consolidate for draft in drafts):
-            drafts = _consolidate(drafts)
-        drafts.extend(self._added_items(part, base_unit, category))
-        lines = _finish(drafts)
+            self._walk(part, None, 1, (), (), category, lines, mergeable, part)
+        if mergeable:
+            lines = _merge(lines, mergeable)
+        self._add_items(part, base_unit, category, lines)
         if not lines:
             self._warn("empty_mbom", f"made assembly {part} has no mBOM lines", assembly=part)
-        return MBom(part, base_unit, lines)
+        return MBom(part, base_unit, tuple(lines))
 
     def _walk(self, parent: str, multiplier: Decimal | None, level: int, path: tuple[int, ...],
-              flattened_by: tuple[int, ...], parent_category: str, drafts: list[_Draft],
-              assembly: str) -> None:
-        """Map the children of `parent` into `drafts`. `multiplier` (None for 1) is the quantity
-        of `parent` per assembly when `parent` was flattened; `flattened_by` are the flatten
-        rules on the way down, which every line fed from here shows in its lineage."""
+              flattened_by: tuple[int, ...], parent_category: str, lines: list[MBomLine],
+              mergeable: set[int], assembly: str) -> None:
+        """Map the children of `parent` onto `lines`, noting in `mergeable` the indexes of lines
+        a consolidate rule matched. `multiplier` (None for 1) is the quantity of `parent` per
+        assembly when `parent` was flattened; `flattened_by` are the flatten rules on the way
+        down, which every line fed from here shows in its lineage."""
         children = self.children
         candidates_for = self.rule_set.candidates
         for line in children[parent]:
@@ -299,10 +261,12 @@ class _Mapper:
                         flattened = flattened_by
                     self._walk(line.part, per_parent if multiplier is None
                                else multiplier * per_parent, level + 1, occurrence,
-                               flattened, line.part_category, drafts, assembly)
+                               flattened, line.part_category, lines, mergeable, assembly)
                     continue
-            drafts.append(self._component(line, occurrence, multiplier, plan, flattened_by,
-                                          assembly))
+            if plan.consolidate:
+                mergeable.add(len(lines))
+            lines.append(self._component(line, occurrence, multiplier, plan, flattened_by,
+                                         (len(lines) + 1) * POSITION_STEP, assembly))
 
     def _flatten_quantity(self, line: EBomLine, plan: Plan, assembly: str) -> Decimal | None:
         """The line's quantity in its part's base unit (what its children are per), or None if
@@ -325,9 +289,9 @@ class _Mapper:
 
     def _component(self, line: EBomLine, occurrence: tuple[int, ...],
                    multiplier: Decimal | None, plan: Plan, flattened_by: tuple[int, ...],
-                   assembly: str) -> _Draft:
-        """The draft mBOM line of a line that stays a line, with the plan's actions applied in
-        their fixed order: substitute, make/buy, unit conversion, scrap (rounding at the end)."""
+                   position: int, assembly: str) -> MBomLine:
+        """The mBOM line of an eBOM line that stays a line, with the plan's actions applied in
+        their fixed order: substitute, make/buy, unit conversion, scrap, rounding."""
         context = self.context
         quantity = line.quantity if multiplier is None else line.quantity * multiplier
         part, unit = line.part, line.unit
@@ -372,32 +336,36 @@ class _Mapper:
                            assembly, line.id, plan.convert_rule)
                 rule_ids = tuple(i for i in rule_ids if i != plan.convert_rule)
         scrap = plan.scrap
-        draft = _Draft(part, quantity * scrap.factor if scrap is not None else quantity, unit,
-                       line.item_type, make_or_buy, (occurrence,),
-                       (*flattened_by, *rule_ids) if flattened_by else rule_ids, rounding,
-                       scrap.scrap_percent if scrap is not None else None,
-                       scrap.yield_percent if scrap is not None else None, plan.operation,
-                       plan.erp_fields, line.reference_designators, substitutes_for, None,
-                       plan.consolidate)
+        if scrap is not None:
+            quantity *= scrap.factor
+        # Positional, in MBomLine's field order: this runs once per line occurrence, and
+        # binding sixteen keywords costs more than twice as much.
+        mbom_line = MBomLine(
+            position, part, round_quantity(quantity, rounding) if rounding else quantity, unit,
+            line.item_type, make_or_buy,
+            Lineage((occurrence,), (*flattened_by, *rule_ids) if flattened_by else rule_ids),
+            quantity, rounding, scrap.scrap_percent if scrap is not None else None,
+            scrap.yield_percent if scrap is not None else None, plan.operation, plan.erp_fields,
+            line.reference_designators, substitutes_for, None)
         if has_children:
             self.make_or_buy_used.setdefault(part, {}).setdefault(make_or_buy, line.id)
             if make_or_buy == BUY:
                 self._dispose_below(part, occurrence, "inside_bought", assembly, None, line.id)
             else:
                 self._enqueue(part, line.part_base_unit, line.part_category)
-        return draft
+        return mbom_line
 
-    def _added_items(self, part: str, base_unit: str, category: str) -> list[_Draft]:
-        """The add_item rules' lines for this assembly, in rule order. Their condition tests the
-        assembly itself, as a level-0 line without parent."""
+    def _add_items(self, part: str, base_unit: str, category: str,
+                   lines: list[MBomLine]) -> None:
+        """Append the add_item rules' lines for this assembly, in rule order. Their condition
+        tests the assembly itself, as a level-0 line without parent."""
         rules = self.rule_set.assembly_rules
         if not rules:
-            return []
+            return
         header = EBomLine(id=0, parent_part="", find_number=0, part=part, quantity=Decimal(1),
                           unit=base_unit, part_base_unit=base_unit, item_type=COMPONENT,
                           attributes=self.ebom.revision_attributes.get(part, NO_ATTRIBUTES),
                           part_category=category)
-        drafts = []
         for rule in rules:
             if not rule.condition.test(header, 0, ""):
                 continue
@@ -408,11 +376,12 @@ class _Mapper:
                 self._warn("inactive_at_plant",
                            f"{spec.part} is not active at plant {self.context.plant}", part,
                            rule_id=rule.rule_id)
-            make_or_buy = (plant_part.make_or_buy if plant_part else "") or known.make_or_buy
-            drafts.append(_Draft(spec.part, spec.quantity, spec.unit, spec.item_type,
-                                 make_or_buy, (), (rule.rule_id,), None, None, None, "",
-                                 NO_ATTRIBUTES, (), None, rule.rule_id, False))
-        return drafts
+            lines.append(MBomLine(
+                position=(len(lines) + 1) * POSITION_STEP, part=spec.part, quantity=spec.quantity,
+                unit=spec.unit, item_type=spec.item_type,
+                make_or_buy=(plant_part.make_or_buy if plant_part else "") or known.make_or_buy,
+                lineage=Lineage((), (rule.rule_id,)), unrounded_quantity=spec.quantity,
+                added_by_rule=rule.rule_id))
 
     # -- bookkeeping --------------------------------------------------------------------------
 
