@@ -56,9 +56,8 @@ def test_a_phantom_dissolves_into_its_parent_with_quantities_multiplied() -> Non
         (40, "B", D(1), "pcs", "make"),
     ]
     assert [item.lineage for item in result.mboms["TOP"].lines] == [
-        Lineage(((1,),), ()), Lineage(((2, 4),), ()), Lineage(((2, 5),), ()),
-        Lineage(((3,),), ())]
-    assert result.mboms["TOP"].lines[1].lineage.source_line_ids == (2, 4)
+        Lineage((1,), ()), Lineage((2, 4), ()), Lineage((2, 5), ()), Lineage((3,), ())]
+    assert result.mboms["TOP"].lines[1].lineage.paths == ((2, 4),)
     assert list(result.mboms) == ["TOP"]
     assert result.set_aside == (Disposition("flattened", "TOP", (2,)),)
     assert result.warnings == ()
@@ -97,7 +96,7 @@ def test_a_made_subassembly_gets_one_mbom_however_often_it_is_used() -> None:
     assert summary(result) == [(10, "SUB", D(2), "pcs", "make"), (20, "SUB", D(5), "pcs", "make")]
     assert summary(result, "SUB") == [(10, "BOLT", D(3), "pcs", "make")]
     assert list(result.mboms) == ["TOP", "SUB"]
-    assert result.mboms["SUB"].lines[0].lineage.paths == ((4,),)
+    assert result.mboms["SUB"].lines[0].lineage == Lineage((4,), ())
 
 
 def test_positions_follow_find_numbers_not_input_order() -> None:
@@ -222,7 +221,7 @@ def test_flatten_moves_children_up_and_shows_in_their_lineage() -> None:
     assert summary(result) == [(10, "PLATE", D(6), "pcs", "make"),
                                (20, "BAR", D(10), "pcs", "make")]
     assert [i.lineage for i in result.mboms["TOP"].lines] == [
-        Lineage(((1, 2),), (7,)), Lineage(((1, 3, 4),), (7, 7, 9))]
+        Lineage((1, 2), (7,)), Lineage((1, 3, 4), (7, 7, 9))]
     assert result.set_aside == (Disposition("flattened", "TOP", (1,), rule_id=7),
                                 Disposition("flattened", "TOP", (1, 3), rule_id=7))
 
@@ -442,6 +441,8 @@ def test_add_item_adds_one_line_per_made_assembly_it_matches() -> None:
              item_type="bulk"),
         rule(3, "add_item", eq("level", 0), order=1, part="LBL-1", quantity=1, unit="pcs"),
         rule(4, "consolidate"),
+        rule(5, "add_item", {"all": [eq("category", "module"), eq("attributes.export", True)]},
+             part="LBL-1", quantity=3, unit="pcs"),
     ], context(known_parts=ALTERNATES, plant_parts={"GLU-9": PlantPartData(make_or_buy="buy",
                                                                            active=False)}))
     assert summary(result) == [(10, "SUB", D(2), "pcs", "make"), (20, "SUB2", D(1), "pcs", "make"),
@@ -449,12 +450,18 @@ def test_add_item_adds_one_line_per_made_assembly_it_matches() -> None:
     assert summary(result, "SUB") == [(10, "X", D(1), "pcs", "make"),
                                       (20, "LBL-1", D(1), "pcs", "buy"),
                                       (30, "LBL-1", D(2), "pcs", "buy")]
+    assert summary(result, "SUB2") == [(10, "Y", D(1), "pcs", "make"),
+                                       (20, "LBL-1", D(1), "pcs", "buy"),
+                                       (30, "LBL-1", D(2), "pcs", "buy"),
+                                       (40, "GLU-9", D(5), "g", "buy"),
+                                       (50, "LBL-1", D(3), "pcs", "buy")]
     assert [(i.part, i.item_type, i.added_by_rule, i.lineage) for i in
             result.mboms["SUB2"].lines] == [
-        ("Y", "component", None, Lineage(((4,),), (4,))),
+        ("Y", "component", None, Lineage((4,), (4,))),
         ("LBL-1", "component", 3, Lineage((), (3,))),
         ("LBL-1", "component", 1, Lineage((), (1,))),
-        ("GLU-9", "bulk", 2, Lineage((), (2,)))]
+        ("GLU-9", "bulk", 2, Lineage((), (2,))),
+        ("LBL-1", "component", 5, Lineage((), (5,)))]
     assert warnings(result) == [("inactive_at_plant", "SUB2", None, 2)]
 
 
@@ -476,9 +483,9 @@ def test_consolidate_merges_identical_lines_and_rounds_their_sum() -> None:
     assert [(i.position, i.part, i.quantity, i.unrounded_quantity, i.operation,
              i.reference_designators, i.lineage) for i in result.mboms["TOP"].lines] == [
         (10, "CAB-1", D(1), D("0.6"), "", ("W1", "W2"),
-         Lineage(((1,), (2, 3), (7,)), (1, 2))),
-        (20, "NUT", D(7), D(7), "", (), Lineage(((2, 4), (5,)), (3,))),
-        (30, "NUT", D(1), D(1), "0010", (), Lineage(((6,),), (3, 4))),
+         Lineage((1, 2, 3, 7), (1, 2), ((1,), (2, 3), (7,)))),
+        (20, "NUT", D(7), D(7), "", (), Lineage((2, 4, 5), (3,), ((2, 4), (5,)))),
+        (30, "NUT", D(1), D(1), "0010", (), Lineage((6,), (3, 4))),
     ]
 
 
@@ -498,7 +505,7 @@ def test_mbom_line_fields_are_complete() -> None:
                       [rule(1, "set_erp_fields", backflush=True)], context())
     assert result.mboms["TOP"].lines == (MBomLine(
         position=10, part="A", quantity=D(2), unit="pcs", item_type="bulk", make_or_buy="make",
-        lineage=Lineage(((1,),), (1,)), unrounded_quantity=D(2), rounding=None,
+        lineage=Lineage((1,), (1,)), unrounded_quantity=D(2), rounding=None,
         scrap_percent=None, yield_percent=None, operation="", erp_fields={"backflush": True},
         reference_designators=("R1", "R2"), substitutes_for=None, added_by_rule=None),)
     assert (result.plant, result.root_part, result.mboms["TOP"].base_unit) == ("P1", "TOP", "pcs")

@@ -158,7 +158,7 @@ def _mbom_line(position: int, part: str, quantity: str, **fields: object) -> MBo
     values: dict[str, object] = {
         "position": position, "part": part, "quantity": D(quantity), "unit": "pcs",
         "item_type": "component", "make_or_buy": "make", "unrounded_quantity": D(quantity),
-        "lineage": Lineage(((position,),), ())}
+        "lineage": Lineage((position,), ())}
     values.update(fields)
     return MBomLine(**values)  # type: ignore[arg-type]
 
@@ -170,15 +170,16 @@ def test_consolidate_lines_merges_sums_rounds_and_renumbers() -> None:
                    reference_designators=("R1",)),
         _mbom_line(20, "B", "1"),
         _mbom_line(30, "A", "10", rounding=up, unrounded_quantity=D(3),
-                   reference_designators=("R2",), lineage=Lineage(((5, 30),), (7,))),
+                   reference_designators=("R2",), lineage=Lineage((5, 30), (7,))),
         _mbom_line(40, "A", "3"),
     )
     merged = consolidate_lines(lines)
     assert merged == (
         _mbom_line(10, "A", "10", rounding=up, unrounded_quantity=D(7),
-                   reference_designators=("R1", "R2"), lineage=Lineage(((10,), (5, 30)), (7,))),
-        _mbom_line(20, "B", "1", lineage=Lineage(((20,),), ())),
-        _mbom_line(30, "A", "3", lineage=Lineage(((40,),), ())),
+                   reference_designators=("R1", "R2"),
+                   lineage=Lineage((10, 5, 30), (7,), ((10,), (5, 30)))),
+        _mbom_line(20, "B", "1", lineage=Lineage((20,), ())),
+        _mbom_line(30, "A", "3", lineage=Lineage((40,), ())),
     )
     assert consolidate_lines(merged) == merged
 
@@ -224,13 +225,13 @@ def test_result_to_dict_is_plain_json() -> None:
              "rounding": {"multiple": "0.5"}, "scrap_percent": "10", "yield_percent": None,
              "operation": "", "erp_fields": {"backflush": True}, "reference_designators": [],
              "substitutes_for": None, "added_by_rule": None,
-             "lineage": {"source_line_ids": [1], "paths": [[1]], "rule_ids": [1, 2, 5]}},
+             "lineage": {"source_line_ids": [1], "rule_ids": [1, 2, 5], "paths": [[1]]}},
             {"position": 20, "part": "ALT", "quantity": "1", "unit": "pcs",
              "item_type": "component", "make_or_buy": "make", "unrounded_quantity": "1",
              "rounding": None, "scrap_percent": None, "yield_percent": None, "operation": "",
              "erp_fields": {}, "reference_designators": [], "substitutes_for": None,
-             "added_by_rule": 4, "lineage": {"source_line_ids": [], "paths": [],
-                                             "rule_ids": [4]}},
+             "added_by_rule": 4, "lineage": {"source_line_ids": [], "rule_ids": [4],
+                                             "paths": []}},
         ]}],
         "set_aside": [{"kind": "excluded", "assembly": "TOP", "path": [2], "rule_id": 3,
                        "position": None, "bought_line_id": None}],

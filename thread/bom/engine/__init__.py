@@ -57,22 +57,26 @@ How actions compose on one line
    A part inactive at the plant, a subassembly made in one place and bought in another, and a
    made assembly without mBOM lines are warnings too.
 
-Per made assembly, after all its lines
-- consolidate: lines matched by a consolidate rule merge with earlier such lines that agree in
-  everything an ERP holds per BOM item (part, unit, item type, make/buy, rounding, scrap,
-  operation, ERP fields, substitution): quantities and reference designators add up, lineages
-  join; the merged line keeps the first line's position. Merging again changes nothing.
-- rounding (from convert_unit) applies last, to the (merged) quantity, so after scrap:
-  `round_up_to_multiple` X rounds up to a multiple of X, `decimals` N rounds to N places
-  "up" (default; away from zero) or "half_up" (to the nearest). Only half_up can lower a
-  quantity, by at most half a unit in the last place. `unrounded_quantity` keeps the exact one.
+Last, per line and per made assembly
+- rounding (from convert_unit) comes after scrap: `round_up_to_multiple` X rounds up to a
+  multiple of X, `decimals` N rounds to N places "up" (default; away from zero) or "half_up"
+  (to the nearest). Only half_up can lower a quantity, by at most half a unit in the last
+  place. `unrounded_quantity` keeps the exact quantity.
+- consolidate: lines matched by a consolidate rule merge with earlier such lines of the same
+  mBOM that agree in everything an ERP holds per BOM item (`merge_key`: part, unit, item type,
+  make/buy, rounding, scrap, operation, ERP fields, substitution): exact quantities add up and
+  the sum is rounded, reference designators and lineages join; the merged line takes the
+  first line's place. Merging again changes nothing.
 - add_item: each matching add_item rule adds one line, `quantity` `unit` of `part` per
   assembly, make/buy from plant data or the part's default. No other rule acts on it.
 
 Accountability
-Every occurrence of every eBOM line (the line reached along one path from a made assembly) gets
-exactly one Disposition: fed (into an mBOM position), flattened, excluded (by a named rule), or
-inside a bought subassembly. `check_accountability` verifies this from the eBOM and the result.
+Every occurrence of every eBOM line (the line reached along one path from a made assembly) ends
+in exactly one place: fed into an mBOM line (its path is in that line's lineage), flattened,
+excluded by a named rule, or inside a bought subassembly (those three are the result's
+`set_aside`). `MappingResult.dispositions()` lists them all per eBOM line id, and
+`check_accountability` re-derives the occurrences from the eBOM and reports any line that is
+missing, doubled or misfiled.
 """
 
 from .accountability import AccountabilityProblem, check_accountability

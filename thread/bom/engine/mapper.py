@@ -1,18 +1,18 @@
 """map_ebom: walk the eBOM once per made assembly and build its single-level mBOM.
 
 The walk is depth-first in find-number order, so mBOM lines come out in the order of their
-find-number paths without sorting, and are made final as they are met: only an assembly where a
-consolidate rule merges lines is renumbered. A made subassembly's mBOM is built once, however often the
-subassembly is used: its lines' levels count from the subassembly, so nothing in its mapping
-depends on where it is used. Rule matching is memoised twice: the candidate rules per indexed
-(part, category, item type) and the composed plan per set of matching rules.
+find-number paths without sorting, and are made final as they are met: only an assembly where
+a consolidate rule merges lines is renumbered. A made subassembly's mBOM is built once, however
+often the subassembly is used: its lines' levels count from the subassembly, so nothing in its
+mapping depends on where it is used. Rule matching is memoised twice: the candidate rules per
+indexed (part, category, item type), and the composed plan per set of matching rules.
 """
 
 from __future__ import annotations
 
 import gc
 from collections import deque
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from decimal import ROUND_CEILING, ROUND_HALF_UP, ROUND_UP, Decimal
 from operator import attrgetter
@@ -66,11 +66,11 @@ def map_ebom(ebom: EBom, rules: Sequence[Rule] | CompiledRuleSet,
 def _cyclic_gc_paused() -> Iterator[None]:
     """Pause the cyclic garbage collector while mapping.
 
-    Mapping keeps a few container objects per line occurrence (mBOM lines, lineage,
-    dispositions), and CPython's collector answers a fast-growing heap with full collections
-    that each traverse the whole heap: at 50,000 lines they took half the run. Mapping creates
-    no reference cycles, so reference counting frees everything it discards either way. A
-    collector already paused by the caller stays paused.
+    Mapping keeps a few container objects per line occurrence (mBOM line, lineage, path), and
+    CPython's collector answers a fast-growing heap with full collections that each traverse
+    the whole heap: at 50,000 lines they took half the run. Mapping creates no reference
+    cycles, so reference counting frees everything it discards either way. A collector already
+    paused by the caller stays paused.
     """
     was_enabled = gc.isenabled()
     gc.disable()
@@ -84,57 +84,57 @@ def _cyclic_gc_paused() -> Iterator[None]:
 def consolidate_lines(lines: Sequence[MBomLine]) -> tuple[MBomLine, ...]:
     """Merge every line into the first earlier line with the same `merge_key`, and number the
     lines 10, 20, 30, ... Merging the result again changes nothing."""
-    merged = _merge(lines, range(len(lines)))
-    return tuple(line if line.position == (index + 1) * POSITION_STEP
-                 else line._replace(position=(index + 1) * POSITION_STEP)
-                 for index, line in enumerate(merged))
+    return tuple(_merge(lines, range(len(lines))))
 
 
 def merge_key(line: MBomLine) -> tuple[Any, ...]:
     """What two mBOM lines must share to merge: everything an ERP holds per BOM item, so that
     merging never loses a setting; only quantities, designators and lineage add up."""
+    erp_fields = line.erp_fields
     return (line.part, line.unit, line.item_type, line.make_or_buy, line.rounding,
             line.scrap_percent, line.yield_percent, line.operation,
-            tuple(sorted(line.erp_fields.items())), line.substitutes_for, line.added_by_rule)
+            tuple(sorted(erp_fields.items())) if erp_fields else (), line.substitutes_for,
+            line.added_by_rule)
 
 
-def _merge(lines: Sequence[MBomLine], mergeable: Collection[int]) -> list[MBomLine]:
-    """Merge each line whose index is in `mergeable` into the first earlier such line with the
-    same key: quantities add up before rounding, designators and lineage join. A merged line
-    takes the first line's place; the lines after it move up (renumbered, 10 apart)."""
-    groups: list[list[MBomLine]] = []
-    firsts: dict[tuple[Any, ...], list[MBomLine]] = {}
+def _merge(lines: Sequence[MBomLine], mergeable: Iterable[int]) -> list[MBomLine]:
+    """Merge each line at an index in `mergeable` (ascending) into the first earlier such line
+    with the same key: quantities add up before rounding, designators and lineage join. A merged
+    line takes the first line's place; the lines are numbered 10, 20, 30, ..."""
+    firsts: dict[tuple[Any, ...], int] = {}
+    absorbed: dict[int, list[MBomLine]] = {}  # index of a first line -> the lines merged into it
+    gone: set[int] = set()
+    for index in mergeable:
+        first = firsts.setdefault(merge_key(lines[index]), index)
+        if first != index:
+            absorbed.setdefault(first, [lines[first]]).append(lines[index])
+            gone.add(index)
+    merged: list[MBomLine] = []
     for index, line in enumerate(lines):
-        if index in mergeable:
-            key = merge_key(line)
-            group = firsts.get(key)
-            if group is not None:
-                group.append(line)
-                continue
-            group = firsts[key] = [line]
-        else:
-            group = [line]
-        groups.append(group)
-    if len(groups) == len(lines):
-        return list(lines)
-    merged = []
-    for index, group in enumerate(groups):
-        first, position = group[0], (index + 1) * POSITION_STEP
-        if len(group) == 1:
-            merged.append(first._replace(position=position))
+        if index in gone:
             continue
-        quantity = first.unrounded_quantity
-        for other in group[1:]:
-            quantity += other.unrounded_quantity
-        rule_ids = dict.fromkeys(rule_id for line in group for rule_id in line.lineage.rule_ids)
-        merged.append(first._replace(
-            position=position, unrounded_quantity=quantity,
-            quantity=round_quantity(quantity, first.rounding) if first.rounding else quantity,
-            reference_designators=tuple(designator for line in group
-                                        for designator in line.reference_designators),
-            lineage=Lineage(tuple(path for line in group for path in line.lineage.paths),
-                            tuple(rule_ids))))
+        position = (len(merged) + 1) * POSITION_STEP
+        group = absorbed.get(index)
+        kept = _combined(group) if group is not None else line
+        merged.append(kept if kept.position == position else kept._replace(position=position))
     return merged
+
+
+def _combined(group: list[MBomLine]) -> MBomLine:
+    first = group[0]
+    quantity = first.unrounded_quantity
+    for other in group[1:]:
+        quantity += other.unrounded_quantity
+    paths = tuple(path for line in group for path in line.lineage.paths)
+    return first._replace(
+        unrounded_quantity=quantity,
+        quantity=round_quantity(quantity, first.rounding) if first.rounding else quantity,
+        reference_designators=tuple(designator for line in group
+                                    for designator in line.reference_designators),
+        lineage=Lineage(
+            tuple(dict.fromkeys(line_id for path in paths for line_id in path)),
+            tuple(dict.fromkeys(rule_id for line in group for rule_id in line.lineage.rule_ids)),
+            paths))
 
 
 def round_quantity(quantity: Decimal, rounding: Rounding) -> Decimal:
@@ -214,7 +214,7 @@ class _Mapper:
 
     def _map_assembly(self, part: str, base_unit: str, category: str) -> MBom:
         lines: list[MBomLine] = []
-        mergeable: set[int] = set()
+        mergeable: list[int] = []
         if part in self.children:
             self._walk(part, None, 1, (), (), category, lines, mergeable, part)
         if mergeable:
@@ -226,7 +226,7 @@ class _Mapper:
 
     def _walk(self, parent: str, multiplier: Decimal | None, level: int, path: tuple[int, ...],
               flattened_by: tuple[int, ...], parent_category: str, lines: list[MBomLine],
-              mergeable: set[int], assembly: str) -> None:
+              mergeable: list[int], assembly: str) -> None:
         """Map the children of `parent` onto `lines`, noting in `mergeable` the indexes of lines
         a consolidate rule matched. `multiplier` (None for 1) is the quantity of `parent` per
         assembly when `parent` was flattened; `flattened_by` are the flatten rules on the way
@@ -239,9 +239,9 @@ class _Mapper:
             # those of them that need a test and pass it, and their composed effect.
             candidates = candidates_for(line)
             hits: tuple[int, ...] = ()
-            if candidates.tested:
-                hits = tuple([index for index, test in candidates.tested
-                              if test(line, level, parent_category)])
+            for index, test in candidates.tested:  # a loop here costs no frame, unlike a listcomp
+                if test(line, level, parent_category):
+                    hits += (index,)
             plan = candidates.plans.get(hits) or candidates.plan(hits)
             if plan.exclude_rule is not None:
                 self.set_aside.append(Disposition("excluded", assembly, occurrence,
@@ -264,7 +264,7 @@ class _Mapper:
                                flattened, line.part_category, lines, mergeable, assembly)
                     continue
             if plan.consolidate:
-                mergeable.add(len(lines))
+                mergeable.append(len(lines))
             lines.append(self._component(line, occurrence, multiplier, plan, flattened_by,
                                          (len(lines) + 1) * POSITION_STEP, assembly))
 
@@ -343,7 +343,7 @@ class _Mapper:
         mbom_line = MBomLine(
             position, part, round_quantity(quantity, rounding) if rounding else quantity, unit,
             line.item_type, make_or_buy,
-            Lineage((occurrence,), (*flattened_by, *rule_ids) if flattened_by else rule_ids),
+            Lineage(occurrence, (*flattened_by, *rule_ids) if flattened_by else rule_ids),
             quantity, rounding, scrap.scrap_percent if scrap is not None else None,
             scrap.yield_percent if scrap is not None else None, plan.operation, plan.erp_fields,
             line.reference_designators, substitutes_for, None)
@@ -359,16 +359,23 @@ class _Mapper:
                    lines: list[MBomLine]) -> None:
         """Append the add_item rules' lines for this assembly, in rule order. Their condition
         tests the assembly itself, as a level-0 line without parent."""
-        rules = self.rule_set.assembly_rules
-        if not rules:
-            return
-        header = EBomLine(id=0, parent_part="", find_number=0, part=part, quantity=Decimal(1),
-                          unit=base_unit, part_base_unit=base_unit, item_type=COMPONENT,
-                          attributes=self.ebom.revision_attributes.get(part, NO_ATTRIBUTES),
-                          part_category=category)
-        for rule in rules:
-            if not rule.condition.test(header, 0, ""):
+        header: EBomLine | None = None
+        indexed = {"part": part, "category": category, "item_type": COMPONENT}
+        for rule in self.rule_set.assembly_rules:
+            condition = rule.condition
+            # The index pins decide most add_item conditions without the header line (a
+            # frozen dataclass: not free to build for every assembly).
+            if any(indexed[field] not in values for field, values in condition.pins.items()):
                 continue
+            if not condition.pin_decides:
+                if header is None:
+                    header = EBomLine(
+                        id=0, parent_part="", find_number=0, part=part, quantity=Decimal(1),
+                        unit=base_unit, part_base_unit=base_unit, item_type=COMPONENT,
+                        attributes=self.ebom.revision_attributes.get(part, NO_ATTRIBUTES),
+                        part_category=category)
+                if not condition.test(header, 0, ""):
+                    continue
             spec = cast(AddItem, rule.spec)
             known = self.context.known_parts[spec.part]
             plant_part = self.context.plant_parts.get(spec.part)

@@ -51,8 +51,8 @@ def line_to_dict(line: MBomLine) -> dict[str, Any]:
         "substitutes_for": line.substitutes_for,
         "added_by_rule": line.added_by_rule,
         "lineage": {"source_line_ids": list(line.lineage.source_line_ids),
-                    "paths": [list(path) for path in line.lineage.paths],
-                    "rule_ids": list(line.lineage.rule_ids)},
+                    "rule_ids": list(line.lineage.rule_ids),
+                    "paths": [list(path) for path in line.lineage.paths]},
     }
 
 

@@ -166,20 +166,23 @@ class StructureError(ValueError):
 class Lineage(NamedTuple):
     """Where an mBOM line comes from.
 
-    `paths`: one per eBOM line occurrence that feeds the line (several once lines merged), each
-    the eBOM line ids from the made assembly down: the flattened lines it came through, then the
-    line itself. They are the "fed" dispositions of those occurrences. `rule_ids`: the rules
-    whose effect the line shows (flatten rules on the way down first, then the line's own in
-    rule order; merged lines: in order of first appearance).
+    `source_line_ids`: the eBOM lines that feed it, in order of first appearance. Fed by one
+    occurrence, they are its path from the made assembly down: the flattened lines it came
+    through, then the line itself. `merged_paths`: once lines merged, the path of each
+    occurrence that feeds it. `rule_ids`: the rules whose effect the line shows (flatten rules on
+    the way down first, then the line's own in rule order; merged: by first appearance).
     """
 
-    paths: tuple[tuple[int, ...], ...]
+    source_line_ids: tuple[int, ...]
     rule_ids: tuple[int, ...]
+    merged_paths: tuple[tuple[int, ...], ...] = ()
 
     @property
-    def source_line_ids(self) -> tuple[int, ...]:
-        """Every eBOM line that feeds the mBOM line, in order of first appearance."""
-        return tuple(dict.fromkeys(line_id for path in self.paths for line_id in path))
+    def paths(self) -> tuple[tuple[int, ...], ...]:
+        """The path of every occurrence that feeds the line: their "fed" dispositions."""
+        if self.merged_paths:
+            return self.merged_paths
+        return (self.source_line_ids,) if self.source_line_ids else ()
 
 
 @dataclass(frozen=True, slots=True)
