@@ -84,7 +84,8 @@ def _cyclic_gc_paused() -> Iterator[None]:
 def consolidate_lines(lines: Sequence[MBomLine]) -> tuple[MBomLine, ...]:
     """Merge every line into the first earlier line with the same `merge_key`, and number the
     lines 10, 20, 30, ... Merging the result again changes nothing."""
-    return tuple(_merge(lines, range(len(lines))))
+    merged = _merge(lines, range(len(lines)))
+    return tuple(merged if merged is not None else _numbered(lines))
 
 
 def merge_key(line: MBomLine) -> tuple[Any, ...]:
@@ -97,10 +98,11 @@ def merge_key(line: MBomLine) -> tuple[Any, ...]:
             line.added_by_rule)
 
 
-def _merge(lines: Sequence[MBomLine], mergeable: Iterable[int]) -> list[MBomLine]:
+def _merge(lines: Sequence[MBomLine], mergeable: Iterable[int]) -> list[MBomLine] | None:
     """Merge each line at an index in `mergeable` (ascending) into the first earlier such line
     with the same key: quantities add up before rounding, designators and lineage join. A merged
-    line takes the first line's place; the lines are numbered 10, 20, 30, ..."""
+    line takes the first line's place; the lines are numbered 10, 20, 30, ... None if no two
+    lines merge."""
     firsts: dict[tuple[Any, ...], int] = {}
     absorbed: dict[int, list[MBomLine]] = {}  # index of a first line -> the lines merged into it
     gone: set[int] = set()
@@ -109,15 +111,16 @@ def _merge(lines: Sequence[MBomLine], mergeable: Iterable[int]) -> list[MBomLine
         if first != index:
             absorbed.setdefault(first, [lines[first]]).append(lines[index])
             gone.add(index)
-    merged: list[MBomLine] = []
-    for index, line in enumerate(lines):
-        if index in gone:
-            continue
-        position = (len(merged) + 1) * POSITION_STEP
-        group = absorbed.get(index)
-        kept = _combined(group) if group is not None else line
-        merged.append(kept if kept.position == position else kept._replace(position=position))
-    return merged
+    if not gone:
+        return None
+    return _numbered([_combined(absorbed[index]) if index in absorbed else line
+                      for index, line in enumerate(lines) if index not in gone])
+
+
+def _numbered(lines: Sequence[MBomLine]) -> list[MBomLine]:
+    return [line if line.position == (index + 1) * POSITION_STEP
+            else line._replace(position=(index + 1) * POSITION_STEP)
+            for index, line in enumerate(lines)]
 
 
 def _combined(group: list[MBomLine]) -> MBomLine:
@@ -218,7 +221,7 @@ class _Mapper:
         if part in self.children:
             self._walk(part, None, 1, (), (), category, lines, mergeable, part)
         if mergeable:
-            lines = _merge(lines, mergeable)
+            lines = _merge(lines, mergeable) or lines
         self._add_items(part, base_unit, category, lines)
         if not lines:
             self._warn("empty_mbom", f"made assembly {part} has no mBOM lines", assembly=part)
