@@ -63,6 +63,15 @@ INSTALLED_APPS = [
     "thread.bom",
 ]
 
+# The sandbox plays the PLM, ERP and MES on the demo server (docs/monitoring.md). Only the demo
+# (`./run demo`) and the tests turn it on; without THREAD_SANDBOX it is not installed at all, so a
+# production server has neither its pages nor its endpoints.
+THREAD_SANDBOX = env_bool("THREAD_SANDBOX", False)
+if THREAD_SANDBOX:
+    INSTALLED_APPS.append("thread.sandbox")
+# Where the demo points its systems: the sandbox on the demo server itself.
+THREAD_SANDBOX_BASE_URL = os.environ.get("THREAD_SANDBOX_BASE_URL", "http://127.0.0.1:8000/sandbox/")
+
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -160,6 +169,30 @@ THREAD_OUTBOX_BATCH_SIZE = env_int("THREAD_OUTBOX_BATCH_SIZE", 50)
 # One drain task stops claiming after this long, well inside Q_TIMEOUT, and leaves the rest to
 # the next task.
 THREAD_OUTBOX_DRAIN_SECONDS = env_int("THREAD_OUTBOX_DRAIN_SECONDS", 50)
+
+# --- Monitoring and alerts (docs/monitoring.md) ---------------------------------------------
+# A system whose oldest undelivered message waits longer than this raises an alert (admin banner,
+# e-mail, flow status).
+THREAD_ALERT_PENDING_AGE_MINUTES = env_int("THREAD_ALERT_PENDING_AGE_MINUTES", 30)
+# Who the alert e-mail goes to (comma-separated); empty: no e-mail, the banner still shows.
+THREAD_ALERT_EMAILS = env_list("THREAD_ALERT_EMAILS")
+# /healthz reports the task cluster dead when the every-minute scheduled drain has not been
+# picked up for this long.
+THREAD_HEALTH_CLUSTER_STALE_MINUTES = env_int("THREAD_HEALTH_CLUSTER_STALE_MINUTES", 5)
+
+# --- E-mail (the alert hook) ----------------------------------------------------------------
+EMAIL_BACKEND = os.environ.get(
+    "EMAIL_BACKEND",
+    "django.core.mail.backends.console.EmailBackend" if DEBUG
+    else "django.core.mail.backends.smtp.EmailBackend")
+EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("EMAIL_PORT", 25)
+EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 10)
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "thread@localhost")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
 # --- REST API -------------------------------------------------------------------------------
 REST_FRAMEWORK = {

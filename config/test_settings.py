@@ -6,6 +6,8 @@ os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/thread
 os.environ.setdefault("SECRET_KEY", "test-secret-key-not-for-production")
 os.environ.setdefault("DEBUG", "0")
 os.environ.setdefault("SECURE_COOKIES", "0")
+# The sandbox peers are part of what the tests cover (tests/sandbox, tests/browser).
+os.environ.setdefault("THREAD_SANDBOX", "1")
 
 from config.settings import *  # noqa: F403
 

@@ -1,8 +1,10 @@
+from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
 from thread.api.views import problem_types
+from thread.flows.monitor_views import healthz
 
 admin.site.site_header = "Thread — digital-thread hub"
 admin.site.site_title = "Thread"
@@ -15,6 +17,9 @@ api_v1 = [
 ]
 
 urlpatterns = [
+    path("healthz", healthz, name="healthz"),
+    # Before the admin's own URLs, so they are not taken for an app's model pages.
+    path("admin/flows/monitor/", include("thread.flows.monitor_urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
@@ -23,3 +28,6 @@ urlpatterns = [
     path("problems/", problem_types, name="problem-types"),
     path("problems/<slug:slug>", problem_types, name="problem-type"),
 ]
+
+if settings.THREAD_SANDBOX:
+    urlpatterns.append(path("sandbox/", include("thread.sandbox.urls")))

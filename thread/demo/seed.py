@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import transaction
 
@@ -56,6 +57,7 @@ def seed_demo() -> SeedReport:
         admin = _admin(report)
         units = _units(admin, report)
         systems = _systems(admin, report)
+        _sandbox_delivery(admin, systems, report)
         _plants(admin, systems, report)
         _parts(admin, units, report)
         _ebom(admin, report)
@@ -96,6 +98,34 @@ def _systems(actor, report: SeedReport) -> dict[str, ExternalSystem]:
             report.count("systems")
         systems[kind] = system
     return systems
+
+
+def sandbox_delivery_settings(kind: str) -> dict:
+    """How a demo system reaches its sandbox peer (thread.sandbox) on the demo server: the REST
+    connector, one path per topic, short timeouts and backoff so a fault and its recovery show
+    within seconds."""
+    return {
+        "connector": "rest",
+        "base_url": f"{settings.THREAD_SANDBOX_BASE_URL.rstrip('/')}/{kind}/",
+        "connector_options": {"paths": {"*": "{topic}"}},
+        "connect_timeout_seconds": 2.0, "read_timeout_seconds": 5.0,
+        "max_attempts": 20, "backoff_base_seconds": 2.0, "backoff_cap_seconds": 30.0,
+    }
+
+
+def _sandbox_delivery(actor, systems, report: SeedReport) -> None:
+    """With the sandbox on (`./run demo`), point the demo systems at it; a system already
+    configured so is left alone."""
+    if not settings.THREAD_SANDBOX:
+        return
+    for kind, system in systems.items():
+        wanted = sandbox_delivery_settings(kind)
+        if all(getattr(system, name) == value for name, value in wanted.items()):
+            continue
+        systems[kind] = flows.system_delivery_configure(
+            system=system, actor=actor, reason="Demo: deliver to the built-in sandbox peer",
+            **wanted)
+        report.count("systems pointed at the sandbox")
 
 
 def _plants(actor, systems, report: SeedReport) -> None:

@@ -45,3 +45,8 @@ class AttemptOutcome(models.TextChoices):
     DELIVERED = "delivered", "Delivered"
     RETRY = "retry", "Will retry"
     DEAD = "dead", "Dead"
+
+
+class AlertKind(models.TextChoices):
+    DEAD = "dead", "Dead messages need action"
+    STALE = "stale", "Oldest undelivered message is too old"

@@ -13,6 +13,7 @@ from connectors.registry import connector_names
 from .choices import (
     OUTBOUND_ACTIVE,
     OUTBOUND_WAITING,
+    AlertKind,
     AttemptOutcome,
     InboundStatus,
     OutboundEventKind,
@@ -224,6 +225,10 @@ class DeliveryAttempt(models.Model):
 
     class Meta:
         ordering = ["message", "number", "id"]
+        indexes = [
+            # The monitoring page's error rate reads the last hour of attempts.
+            models.Index(fields=["started_at"], name="delivery_attempt_started"),
+        ]
 
     def __str__(self) -> str:
         return f"attempt {self.number} of #{self.message_id}: {self.outcome}"
@@ -246,3 +251,29 @@ class OutboundMessageEvent(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.message_id} {self.kind} at {self.at:%Y-%m-%d %H:%M:%S}"
+
+
+class FlowAlertNotice(models.Model):
+    """An alert on a system's flows (dead messages, or an undelivered message older than
+    THREAD_ALERT_PENDING_AGE_MINUTES) as the e-mail hook saw it: raised once, e-mailed once, and
+    cleared when the condition is gone, so the same alert is not mailed every minute and a new
+    occurrence after it cleared is mailed again."""
+
+    system = models.ForeignKey(ExternalSystem, on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(max_length=10, choices=AlertKind.choices)
+    detail = models.TextField()
+    raised_at = models.DateTimeField()
+    emailed_at = models.DateTimeField(null=True, blank=True)
+    cleared_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-raised_at"]
+        constraints = [
+            # One open notice per system and kind: two clusters running the hook at once cannot
+            # both raise (and mail) the same alert.
+            models.UniqueConstraint(fields=["system", "kind"], condition=Q(cleared_at__isnull=True),
+                                    name="flow_alert_one_open_per_kind"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.system_id} {self.kind} raised {self.raised_at:%Y-%m-%d %H:%M}"

@@ -5,7 +5,11 @@ from __future__ import annotations
 
 from dataclasses import asdict
 
-from . import delivery, outbox
+from . import alerts, delivery, outbox
+
+# The every-minute drain that recovers what a lost task left behind; /healthz also reads it to
+# tell whether a task cluster is alive (thread.flows.health).
+DRAIN_SCHEDULE = "drain outbox"
 
 
 def drain_outbox(message_ids: list[int] | None = None) -> dict[str, int]:
@@ -14,3 +18,7 @@ def drain_outbox(message_ids: list[int] | None = None) -> dict[str, int]:
 
 def purge_outbox() -> int:
     return outbox.outbound_messages_purge()
+
+
+def notify_flow_alerts() -> int:
+    return alerts.flow_alerts_notify()

@@ -70,3 +70,28 @@ class OperatorActionSerializer(serializers.Serializer):
 class ReplaySerializer(OperatorActionSerializer):
     confirm = serializers.BooleanField(
         default=False, help_text="Needed when newer data for the same object and topic exists.")
+
+
+class SystemFlowStatusSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    kind = serializers.CharField()
+    delivery_enabled = serializers.BooleanField()
+    counts = serializers.DictField(child=serializers.IntegerField(),
+                                   help_text="Messages by status (pending, sending, delivered, …).")
+    waiting = serializers.IntegerField(help_text="pending + retrying + sending")
+    dead = serializers.IntegerField(help_text="Dead messages that need an operator.")
+    oldest_waiting_since = serializers.DateTimeField(allow_null=True)
+    oldest_waiting_age_seconds = serializers.FloatField(allow_null=True)
+    last_delivered_at = serializers.DateTimeField(allow_null=True)
+    attempts_last_hour = serializers.IntegerField()
+    failed_attempts_last_hour = serializers.IntegerField()
+    error_rate_last_hour = serializers.FloatField(allow_null=True)
+    alerts = serializers.ListField(child=serializers.CharField(), help_text="dead, stale")
+
+
+class FlowStatusSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=["ok", "alert"])
+    generated_at = serializers.DateTimeField()
+    alert_pending_age_minutes = serializers.IntegerField()
+    systems = SystemFlowStatusSerializer(many=True)

@@ -1,3 +1,4 @@
+from django.urls import path
 from rest_framework.routers import DefaultRouter
 
 from . import views
@@ -6,4 +7,7 @@ router = DefaultRouter()
 router.register("outbound-messages", views.OutboundMessageViewSet, basename="outbound-message")
 
 app_name = "flows"
-urlpatterns = router.urls
+urlpatterns = [
+    path("status/", views.FlowStatusView.as_view(), name="flow-status"),
+    *router.urls,
+]

@@ -1,7 +1,12 @@
+from django.conf import settings
+from django.utils import timezone
 from drf_spectacular.utils import extend_schema
 from rest_framework import viewsets
+from rest_framework.authentication import BasicAuthentication
 from rest_framework.decorators import action
 from rest_framework.response import Response
+from rest_framework.settings import api_settings
+from rest_framework.views import APIView
 
 from .. import outbox, selectors
 from ..filtersets import OutboundMessageFilterSet
@@ -66,3 +71,39 @@ class OutboundMessageViewSet(viewsets.ReadOnlyModelViewSet):
         message = outbox.outbound_message_cancel(message=self.get_object(), actor=request.user,
                                                  reason=data.validated_data["reason"])
         return self._answer(message)
+
+
+def _seconds(delta) -> float | None:
+    return round(delta.total_seconds(), 1) if delta is not None else None
+
+
+class FlowStatusView(APIView):
+    """Flow status for monitoring tools: per system, counts by status, the oldest waiting
+    message's age, dead messages, the last delivery and the last hour's error rate. People with
+    the flows view permission see every system; a system's key sees its own row. Monitoring
+    tools may use HTTP Basic with a user of the auditor group. Thread's own health (for load
+    balancers) is /healthz, not this."""
+
+    authentication_classes = [*api_settings.DEFAULT_AUTHENTICATION_CLASSES, BasicAuthentication]
+    required_perms = {"GET": ["flows.view_outboundmessage"], "HEAD": ["flows.view_outboundmessage"]}
+
+    @extend_schema(responses={200: s.FlowStatusSerializer})
+    def get(self, request):
+        now = timezone.now()
+        summaries = selectors.system_flow_summaries(now=now, system=calling_system(request))
+        systems = [{
+            "id": summary.system.pk, "name": summary.system.name, "kind": summary.system.kind,
+            "delivery_enabled": summary.system.delivery_enabled,
+            "counts": summary.counts, "waiting": summary.waiting, "dead": summary.dead,
+            "oldest_waiting_since": summary.oldest_waiting_since,
+            "oldest_waiting_age_seconds": _seconds(summary.oldest_waiting_age),
+            "last_delivered_at": summary.last_delivered_at,
+            "attempts_last_hour": summary.attempts_last_hour,
+            "failed_attempts_last_hour": summary.failed_attempts_last_hour,
+            "error_rate_last_hour": summary.error_rate_last_hour,
+            "alerts": summary.alerts,
+        } for summary in summaries]
+        return Response(s.FlowStatusSerializer({
+            "status": "alert" if any(row["alerts"] for row in systems) else "ok",
+            "generated_at": now, "alert_pending_age_minutes": settings.THREAD_ALERT_PENDING_AGE_MINUTES,
+            "systems": systems}).data)

@@ -1,6 +1,7 @@
 from django.core.management.base import BaseCommand
 from django_q.models import Schedule
 
+from thread.flows.tasks import DRAIN_SCHEDULE
 from thread.roles import setup_roles
 
 SCHEDULES = [
@@ -8,8 +9,10 @@ SCHEDULES = [
     ("purge inbound messages", "django.core.management.call_command", Schedule.DAILY, None,
      "'purge_inbound_messages'"),
     # Recovers whatever a lost or failed drain task left behind (docs/outbox.md).
-    ("drain outbox", "thread.flows.tasks.drain_outbox", Schedule.MINUTES, 1, None),
+    (DRAIN_SCHEDULE, "thread.flows.tasks.drain_outbox", Schedule.MINUTES, 1, None),
     ("purge outbound messages", "thread.flows.tasks.purge_outbox", Schedule.HOURLY, None, None),
+    # Mails new flow alerts to THREAD_ALERT_EMAILS (docs/monitoring.md).
+    ("notify flow alerts", "thread.flows.tasks.notify_flow_alerts", Schedule.MINUTES, 1, None),
 ]
 
 
