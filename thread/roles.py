@@ -14,12 +14,19 @@ ROLE_EXTRA_PERMISSIONS: dict[str, list[str]] = {
         "catalog.change_plantpart", "catalog.add_plantpart",
         "catalog.add_partunitconversion", "catalog.change_partunitconversion",
         "bom.add_ebom",  # the eBOM import (CSV/XLSX) in the admin
+        # mapping rule sets: edit drafts, publish or request approval, approve others' work
+        "bom.add_mappingruleset", "bom.change_mappingruleset",
+        "bom.change_mappingrulesetversion", "bom.add_mappingrule", "bom.change_mappingrule",
+        "bom.delete_mappingrule", "bom.publish_mappingrulesetversion",
+        "bom.approve_mappingrulesetversion",
     ],
     "change manager": [
         "catalog.add_part", "catalog.change_part",
         "catalog.add_partrevision", "catalog.change_partrevision",
         "catalog.release_partrevision",
         "bom.add_ebom",
+        # four-eyes is about a second person, not a second role
+        "bom.approve_mappingrulesetversion",
     ],
     "operator": [
         "flows.add_externalsystem", "flows.change_externalsystem",

@@ -10,3 +10,30 @@ class ItemType(models.TextChoices):
     DOCUMENT = "document", "Reference only / document"
     SOFTWARE = "software", "Software"
     BULK = "bulk", "Bulk / as required"
+
+
+class VersionStatus(models.TextChoices):
+    """Where a rule-set version is in its life. Only a draft's rules change; a version that was
+    ever published keeps its rules for good (the mBOMs built from it name it)."""
+
+    DRAFT = "draft", "Draft"
+    PENDING_APPROVAL = "pending_approval", "Pending approval"
+    PUBLISHED = "published", "Published (current)"
+    SUPERSEDED = "superseded", "Superseded"
+    WITHDRAWN = "withdrawn", "Withdrawn (never published)"
+
+
+OPEN_STATUSES = (VersionStatus.DRAFT, VersionStatus.PENDING_APPROVAL)
+PUBLISHED_STATUSES = (VersionStatus.PUBLISHED, VersionStatus.SUPERSEDED)
+
+
+class RuleSetEventKind(models.TextChoices):
+    """The business facts of a rule set's life that auditors read."""
+
+    DRAFT_STARTED = "draft_started", "Draft started"
+    APPROVAL_REQUESTED = "approval_requested", "Approval requested"
+    APPROVED = "approved", "Approved"
+    REJECTED = "rejected", "Rejected (back to draft)"
+    PUBLISHED = "published", "Published"
+    ROLLED_BACK = "rolled_back", "Rolled back"
+    WITHDRAWN = "withdrawn", "Draft withdrawn"

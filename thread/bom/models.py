@@ -1,8 +1,10 @@
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from simple_history.models import HistoricalRecords
 
-from .choices import ItemType
+from .choices import OPEN_STATUSES, PUBLISHED_STATUSES, ItemType, RuleSetEventKind, VersionStatus
+from .engine import ACTIONS
 
 
 class EBom(models.Model):
@@ -66,3 +68,142 @@ class EBomLine(models.Model):
 
     def __str__(self) -> str:
         return f"{self.find_number}: {self.quantity.normalize()} {self.part_id}"
+
+
+# --- Mapping rule sets ------------------------------------------------------------------------
+
+ACTION_CHOICES = [(action, action.replace("_", " ")) for action in ACTIONS]
+
+
+class MappingRuleSet(models.Model):
+    """The eBOM→mBOM rules of one plant, as a series of versions (`versions`). One rule set per
+    plant, so "the plant's current rules" is one published version without a further choice."""
+
+    plant = models.OneToOneField("catalog.Plant", on_delete=models.PROTECT,
+                                 related_name="mapping_rule_set")
+    name = models.CharField(max_length=100)
+    description = models.TextField(blank=True)
+    requires_approval = models.BooleanField(
+        default=False, help_text="Four-eyes: a publish needs the approval of a second person.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["plant__code"]
+        verbose_name = "mapping rule set"
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.plant.code})"
+
+
+class MappingRuleSetVersion(models.Model):
+    """One version of a rule set: a draft that analysts edit, then a numbered, frozen version.
+
+    draft → pending_approval (four-eyes) → published → superseded (by the next publish);
+    a draft may also be withdrawn. `number` is given at publish (1, 2, … per rule set).
+    `lock_version` counts the draft's saves: a save based on an older count is refused
+    (optimistic locking), so two analysts never overwrite each other silently."""
+
+    rule_set = models.ForeignKey(MappingRuleSet, on_delete=models.PROTECT, related_name="versions")
+    number = models.PositiveIntegerField(null=True, blank=True,
+                                         help_text="Given at publish: 1, 2, 3… per rule set.")
+    status = models.CharField(max_length=20, choices=VersionStatus.choices,
+                              default=VersionStatus.DRAFT, db_index=True)
+    based_on = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT,
+                                 related_name="+",
+                                 help_text="The published version whose rules it started from.")
+    notes = models.TextField(blank=True, help_text="What this version changes, for reviewers.")
+    lock_version = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                   on_delete=models.PROTECT, related_name="+")
+    updated_at = models.DateTimeField(auto_now_add=True)
+    updated_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                   on_delete=models.PROTECT, related_name="+")
+    requested_at = models.DateTimeField(null=True, blank=True)
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                     on_delete=models.PROTECT, related_name="+")
+    approved_at = models.DateTimeField(null=True, blank=True)
+    approved_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                    on_delete=models.PROTECT, related_name="+")
+    published_at = models.DateTimeField(null=True, blank=True)
+    published_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                     on_delete=models.PROTECT, related_name="+")
+    reason = models.TextField(blank=True, help_text="Why it was published.")
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["rule_set_id", "-number", "-id"]
+        verbose_name = "mapping rule set version"
+        permissions = [
+            ("publish_mappingrulesetversion",
+             "Can publish a rule set version or request its approval"),
+            ("approve_mappingrulesetversion",
+             "Can approve or reject a rule set version (four-eyes)"),
+        ]
+        constraints = [
+            models.UniqueConstraint(fields=["rule_set", "number"], name="ruleset_version_number"),
+            models.UniqueConstraint(fields=["rule_set"], condition=Q(status__in=OPEN_STATUSES),
+                                    name="ruleset_one_open_version"),
+            models.UniqueConstraint(fields=["rule_set"],
+                                    condition=Q(status=VersionStatus.PUBLISHED),
+                                    name="ruleset_one_published_version"),
+            models.CheckConstraint(
+                condition=~Q(status__in=PUBLISHED_STATUSES)
+                | Q(number__isnull=False, published_at__isnull=False),
+                name="ruleset_published_version_numbered"),
+            models.CheckConstraint(
+                condition=Q(status__in=PUBLISHED_STATUSES) | Q(number__isnull=True),
+                name="ruleset_unpublished_version_unnumbered"),
+        ]
+
+    def __str__(self) -> str:
+        label = f"v{self.number}" if self.number else self.get_status_display().lower()
+        return f"{self.rule_set.plant.code} rules {label}"
+
+    @property
+    def is_editable(self) -> bool:
+        return self.status == VersionStatus.DRAFT
+
+
+class MappingRule(models.Model):
+    """One rule: when `condition` holds for an eBOM line, `action` with `params` applies (see
+    docs/mapping-rules.md). A draft's rules change (with history); a published version's never."""
+
+    version = models.ForeignKey(MappingRuleSetVersion, on_delete=models.CASCADE,
+                                related_name="rules")
+    order = models.PositiveIntegerField(help_text="Rules run in this order (then by id).")
+    name = models.CharField(max_length=100)
+    condition = models.JSONField(default=dict)
+    action = models.CharField(max_length=20, choices=ACTION_CHOICES)
+    params = models.JSONField(default=dict, blank=True)
+    enabled = models.BooleanField(default=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["version_id", "order", "id"]
+        verbose_name = "mapping rule"
+
+    def __str__(self) -> str:
+        return f"{self.order}. {self.name}"
+
+
+class MappingRuleSetEvent(models.Model):
+    """A business fact of a rule set's life (publish, approval, rejection, rollback…), written
+    in the same transaction as the change. Never changes, so it is its own history."""
+
+    version = models.ForeignKey(MappingRuleSetVersion, on_delete=models.PROTECT,
+                                related_name="events")
+    kind = models.CharField(max_length=20, choices=RuleSetEventKind.choices)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                              on_delete=models.PROTECT, related_name="+")
+    at = models.DateTimeField()
+    reason = models.TextField()
+    details = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["at", "id"]
+        verbose_name = "rule set event"
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.version} at {self.at:%Y-%m-%d %H:%M}"

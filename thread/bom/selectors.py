@@ -1,4 +1,5 @@
-"""Reads of eBOMs: snapshots, their lines, the part graph they form, exploded structures."""
+"""Reads of eBOMs (snapshots, their lines, the part graph they form, exploded structures) and
+of mapping rule sets, including the engine's inputs built from them."""
 
 from __future__ import annotations
 
@@ -8,14 +9,20 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import connection
-from django.db.models import QuerySet
+from django.db.models import OuterRef, QuerySet, Subquery
 
-from thread.catalog.choices import RevisionStatus
-from thread.catalog.models import Part, PartRevision
-from thread.catalog.selectors import revisions_in_effect
+from thread.catalog.choices import LifecycleState, RevisionStatus
+from thread.catalog.models import Part, PartRevision, PartUnitConversion, Plant, PlantPart
+from thread.catalog.selectors import revisions_in_effect, unit_table
+from thread.catalog.units import PartConversion
 
+from . import engine
+from .choices import OPEN_STATUSES, VersionStatus
+from .engine.rules import ADD_ITEM, SUBSTITUTE
 from .ingest import canonical_quantity
-from .models import EBom, EBomLine
+from .models import EBom, EBomLine, MappingRule, MappingRuleSet, MappingRuleSetVersion
+
+PART_NAMING_ACTIONS = (SUBSTITUTE, ADD_ITEM)
 
 
 def eboms_list() -> QuerySet[EBom]:
@@ -187,3 +194,109 @@ def _exploded(line: EBomLine, revision: PartRevision) -> ExplodedLine:
         item_type=line.item_type, reference_designators=tuple(line.reference_designators),
         attributes=line.attributes, category=line.part.category,
         base_unit=line.part.base_unit.code, make_or_buy=line.part.make_or_buy)
+
+
+# --- Mapping rule sets ------------------------------------------------------------------------
+
+def rule_sets_list() -> QuerySet[MappingRuleSet]:
+    """Rule sets with their current published version and their open (draft or pending)
+    version, as annotations: one query for any number of rule sets."""
+    versions = MappingRuleSetVersion.objects.filter(rule_set=OuterRef("pk"))
+    published = versions.filter(status=VersionStatus.PUBLISHED)
+    open_ = versions.filter(status__in=OPEN_STATUSES)
+    return (MappingRuleSet.objects.select_related("plant")
+            .annotate(current_number=Subquery(published.values("number")[:1]),
+                      current_version_id=Subquery(published.values("pk")[:1]),
+                      current_published_at=Subquery(published.values("published_at")[:1]),
+                      open_version_id=Subquery(open_.values("pk")[:1]),
+                      open_status=Subquery(open_.values("status")[:1])))
+
+
+def rule_set_versions_list() -> QuerySet[MappingRuleSetVersion]:
+    return MappingRuleSetVersion.objects.select_related(
+        "rule_set__plant", "based_on", "created_by", "updated_by", "requested_by", "approved_by",
+        "published_by")
+
+
+def current_rule_set_version(*, plant: Plant) -> MappingRuleSetVersion | None:
+    """The published version in force at `plant`, if it has one."""
+    return (rule_set_versions_list()
+            .filter(rule_set__plant=plant, status=VersionStatus.PUBLISHED).first())
+
+
+def engine_rules(*, version: MappingRuleSetVersion) -> list[engine.Rule]:
+    """A version's rules as the engine's plain data, in one query. Rule ids are the database
+    ids, so an mBOM line's lineage names the stored rule."""
+    return [engine.Rule(id=rule.pk, order=rule.order, name=rule.name, action=rule.action,
+                        condition=rule.condition, params=rule.params, enabled=rule.enabled)
+            for rule in MappingRule.objects.filter(version=version).order_by("order", "id")]
+
+
+def compiled_rules_for(*, version: MappingRuleSetVersion) -> engine.CompiledRuleSet:
+    """The version's enabled rules compiled for `map_ebom` (raises RuleSetError if one is
+    malformed, which a published version never is)."""
+    return engine.compile_rules(engine_rules(version=version))
+
+
+def rule_part_numbers(rules: Iterable[Any]) -> set[str]:
+    """The part numbers that rules name in their parameters (substitutes, added items): the
+    parts the engine must know besides those in the eBOM. Takes anything with `action` and
+    `params` (stored rules, engine rules, form input)."""
+    return {rule.params["part"] for rule in rules
+            if rule.action in PART_NAMING_ACTIONS and isinstance(rule.params, dict)
+            and isinstance(rule.params.get("part"), str)}
+
+
+def plant_context(*, plant: Plant, part_numbers: Iterable[str]) -> engine.PlantContext:
+    """What the engine needs of the catalog and `plant` for these parts, in four queries: the
+    unit table, the plant's data for the parts, their cross-dimension conversions, and the
+    parts themselves as `known_parts` (obsolete parts are not known: a rule may no longer name
+    them)."""
+    numbers = set(part_numbers)
+    plant_parts = {
+        pp.part.number: engine.PlantPartData(active=pp.active, make_or_buy=pp.make_or_buy,
+                                             unit=pp.unit.code if pp.unit else None)
+        for pp in PlantPart.objects.filter(plant=plant, part__number__in=numbers)
+        .select_related("part", "unit")}
+    conversions: dict[str, list[PartConversion]] = {}
+    for conversion in (PartUnitConversion.objects.filter(part__number__in=numbers)
+                       .select_related("part", "from_unit", "to_unit")):
+        conversions.setdefault(conversion.part.number, []).append(PartConversion(
+            conversion.from_unit.code, conversion.to_unit.code, conversion.factor))
+    known = {part.number: engine.KnownPart(base_unit=part.base_unit.code, category=part.category,
+                                           make_or_buy=part.make_or_buy)
+             for part in Part.objects.filter(number__in=numbers)
+             .exclude(lifecycle_state=LifecycleState.OBSOLETE).select_related("base_unit")}
+    return engine.PlantContext(plant=plant.code, units=unit_table(), part_conversions=conversions,
+                               plant_parts=plant_parts, known_parts=known)
+
+
+def version_authors(*, version: MappingRuleSetVersion) -> set[int]:
+    """Ids of everyone who created, edited or submitted this version: the people who may not
+    approve it (four-eyes). Rule edits are read from the rules' history, draft saves from the
+    version's `updated_by` over its history."""
+    authors = {version.created_by_id, version.requested_by_id}
+    authors.update(MappingRule.history.filter(version_id=version.pk)
+                   .values_list("history_user_id", flat=True).distinct())
+    authors.update(MappingRuleSetVersion.history.filter(id=version.pk)
+                   .values_list("updated_by_id", flat=True).distinct())
+    return {user_id for user_id in authors if user_id is not None}
+
+
+def engine_ebom(*, revision: PartRevision) -> engine.EBom:
+    """The multi-level eBOM of `revision` as the engine's input (children resolved by
+    `explode`, each assembly once)."""
+    structure = explode(revision=revision)
+    lines_by_parent = {
+        assembly.part: tuple(engine.EBomLine(
+            id=line.line_id, parent_part=line.parent_part, find_number=line.find_number,
+            part=line.part, quantity=line.quantity, unit=line.unit, part_base_unit=line.base_unit,
+            item_type=line.item_type, reference_designators=line.reference_designators,
+            attributes=line.attributes, part_category=line.category,
+            part_make_or_buy=line.make_or_buy) for line in assembly.lines)
+        for assembly in structure.assemblies.values()}
+    return engine.EBom(
+        root_part=revision.part.number, root_base_unit=revision.part.base_unit.code,
+        root_category=revision.part.category, lines_by_parent=lines_by_parent,
+        revision_attributes={a.part: a.revision_attributes
+                             for a in structure.assemblies.values()})

@@ -17,6 +17,7 @@ from thread.flows import services as flows
 from thread.flows.models import ExternalSystem
 from thread.roles import setup_roles
 
+from .mapping_rules import RULE_SETS
 from .product import PARTS, structure
 
 REASON = "Demo data"
@@ -61,6 +62,7 @@ def seed_demo() -> SeedReport:
         _plants(admin, systems, report)
         _parts(admin, units, report)
         _ebom(admin, report)
+        _rule_sets(admin, report)
     return report
 
 
@@ -165,3 +167,22 @@ def _ebom(actor, report: SeedReport) -> None:
                         ("released revisions", result.released)):
         if items:
             report.created[what] = report.created.get(what, 0) + len(items)
+
+
+def _rule_sets(actor, report: SeedReport) -> None:
+    """One published rule set per plant, built as an analyst would: create, fill the draft,
+    publish. A plant that has a rule set already is left alone."""
+    for plant in Plant.objects.filter(code__in=RULE_SETS).exclude(mapping_rule_set__isnull=False):
+        name, description, rules = RULE_SETS[plant.code]
+        rule_set = bom.rule_set_create(plant=plant, name=name, description=description,
+                                       actor=actor, reason=REASON)
+        draft = rule_set.versions.get()
+        bom.rule_set_draft_edit(
+            version=draft, lock_version=draft.lock_version, actor=actor, reason=REASON,
+            notes="Initial rules of the demo plant",
+            add=[bom.RuleInput(order=10 * i, name=rule_name, condition=condition, action=action,
+                               params=params)
+                 for i, (rule_name, condition, action, params) in enumerate(rules, start=1)])
+        bom.rule_set_version_publish(version=draft, actor=actor,
+                                     reason="Demo: rules agreed with the plant's engineering")
+        report.count("published rule sets")

@@ -5,6 +5,8 @@ from . import views
 
 router = DefaultRouter()
 router.register("eboms", views.EBomViewSet)
+router.register("mapping-rule-sets", views.MappingRuleSetViewSet)
+router.register("mapping-rule-set-versions", views.MappingRuleSetVersionViewSet)
 
 app_name = "bom"
 urlpatterns = [

@@ -16,8 +16,8 @@ from thread.flows.permissions import calling_system
 from thread.flows.reasons import push_reason
 
 from .. import selectors, services
-from ..filtersets import EBomFilterSet
-from ..models import EBomLine
+from ..filtersets import EBomFilterSet, MappingRuleSetFilterSet, MappingRuleSetVersionFilterSet
+from ..models import EBomLine, MappingRule, MappingRuleSetEvent
 from . import serializers as s
 from .parsers import DecimalJSONParser
 
@@ -101,3 +101,29 @@ class ExplosionView(APIView):
                 "truncated": len(occurrences) > limit, "lines": occurrences[:limit]}
         return Response(s.ExplosionSerializer(body).data)
 
+
+
+class MappingRuleSetViewSet(viewsets.ReadOnlyModelViewSet):
+    """Each plant's mapping rule set with its current published version and its open draft."""
+
+    queryset = selectors.rule_sets_list()
+    serializer_class = s.MappingRuleSetSerializer
+    filterset_class = MappingRuleSetFilterSet
+    search_fields = ["name", "plant__code"]
+    system_read_kinds = READERS
+
+
+class MappingRuleSetVersionViewSet(viewsets.ReadOnlyModelViewSet):
+    """Rule set versions with their rules (in run order) and their events. A published or
+    superseded version never changes; `status=published` gives each plant's rules in force."""
+
+    queryset = selectors.rule_set_versions_list()
+    serializer_class = s.MappingRuleSetVersionSerializer
+    filterset_class = MappingRuleSetVersionFilterSet
+    search_fields = ["rule_set__name", "notes", "reason"]
+    system_read_kinds = READERS
+
+    def get_queryset(self):
+        return super().get_queryset().prefetch_related(
+            Prefetch("rules", queryset=MappingRule.objects.order_by("order", "id")),
+            Prefetch("events", queryset=MappingRuleSetEvent.objects.select_related("actor")))
