@@ -236,11 +236,17 @@ class _Mapper:
         down, which every line fed from here shows in its lineage."""
         children = self.children
         candidates_for = self.rule_set.candidates
+        part_index, category_index, type_index, by_key = self.rule_set.index
         for line in children[parent]:
             occurrence = (*path, line.id)
-            # Inlined, as this loop runs once per line occurrence: the rules that can match,
-            # those of them that need a test and pass it, and their composed effect.
-            candidates = candidates_for(line)
+            # Inlined, as this loop runs once per line occurrence: the rules that can match (by
+            # the index key, as CompiledRuleSet.candidates computes it, which builds missing
+            # entries), those of them that need a test and pass it, and their composed effect.
+            part, category, item_type = line.part, line.part_category, line.item_type
+            candidates = by_key.get((part if part in part_index else None,
+                                     category if category in category_index else None,
+                                     item_type if item_type in type_index else None)
+                                    ) or candidates_for(line)
             hits: tuple[int, ...] = ()
             for index, test in candidates.tested:  # a loop here costs no frame, unlike a listcomp
                 if test(line, level, parent_category):

@@ -450,6 +450,14 @@ class CompiledRuleSet:
                 for rule in (*self.rules, *self.assembly_rules)
                 for error in _catalog_errors(rule.spec, context)]
 
+    @property
+    def index(self) -> tuple[Mapping[str, Any], Mapping[str, Any], Mapping[str, Any],
+                             Mapping[tuple[str | None, ...], Candidates]]:
+        """The index by part, category and item type, and the candidates built so far by
+        index key, for a caller that looks up many lines in a loop."""
+        buckets = self._buckets
+        return buckets["part"], buckets["category"], buckets["item_type"], self._candidates
+
     def candidates(self, line: EBomLine) -> Candidates:
         """The rules that can match `line`, built once per index key."""
         buckets = self._buckets
