@@ -103,10 +103,13 @@ def _merge(lines: Sequence[MBomLine], mergeable: Iterable[int]) -> list[MBomLine
     with the same key: quantities add up before rounding, designators and lineage join. A merged
     line takes the first line's place; the lines are numbered 10, 20, 30, ... None if no two
     lines merge."""
+    indexes = list(mergeable)
+    if len({lines[index].part for index in indexes}) == len(indexes):
+        return None  # only lines of one part can merge: the common case, decided cheaply
     firsts: dict[tuple[Any, ...], int] = {}
     absorbed: dict[int, list[MBomLine]] = {}  # index of a first line -> the lines merged into it
     gone: set[int] = set()
-    for index in mergeable:
+    for index in indexes:
         first = firsts.setdefault(merge_key(lines[index]), index)
         if first != index:
             absorbed.setdefault(first, [lines[first]]).append(lines[index])
