@@ -130,7 +130,7 @@ def test_numbers_are_exact_decimals() -> None:
     assert holds(leaf("quantity", "ge", 0.1 + 0.2), item) is False
 
 
-def test_pins_and_level_use_are_reported() -> None:
+def test_pins_are_reported() -> None:
     condition = compile_condition({"all": [leaf("item_type", "in", ["document", "software"]),
                                            leaf("part", "glob", "DOC-1"),
                                            leaf("category", "glob", "draw*"),
@@ -138,10 +138,8 @@ def test_pins_and_level_use_are_reported() -> None:
     assert condition.pins == {"item_type": frozenset({"document", "software"}),
                               "part": frozenset({"DOC-1"})}
     assert condition.pin_decides is False
-    assert condition.uses_level is True
     single = compile_condition(leaf("category", "eq", "cable"))
-    assert (single.pins, single.pin_decides, single.uses_level) == (
-        {"category": frozenset({"cable"})}, True, False)
+    assert (single.pins, single.pin_decides) == ({"category": frozenset({"cable"})}, True)
     two = compile_condition({"all": [leaf("part", "in", ["A", "B"]), leaf("part", "eq", "B")]})
     assert two.pins == {"part": frozenset({"B"})}
     assert compile_condition({"any": [leaf("part", "eq", "A")]}).pins == {}

@@ -90,7 +90,6 @@ class CompiledCondition:
     test: Test
     pins: Mapping[str, frozenset[str]]
     pin_decides: bool
-    uses_level: bool
 
     def __call__(self, line: EBomLine, level: int, parent_category: str) -> bool:
         return bool(self.test(line, level, parent_category))
@@ -99,13 +98,11 @@ class CompiledCondition:
 def compile_condition(tree: Any) -> CompiledCondition:
     """Validate `tree` and compile it into a test; raises RuleError (pointer relative to the
     condition, "" = the whole condition) at the first fault."""
-    compiler = _Compiler()
-    test = compiler.node(tree, "")
+    test = _node(tree, "")
     pins = _pins(tree)
     leaves = tree.get("all", [tree])
     return CompiledCondition(tree=tree, test=test, pins=pins,
-                             pin_decides=len(leaves) == 1 and len(pins) == 1,
-                             uses_level=compiler.uses_level)
+                             pin_decides=len(leaves) == 1 and len(pins) == 1)
 
 
 def as_number(value: Any) -> Decimal | None:
@@ -129,91 +126,88 @@ def as_number(value: Any) -> Decimal | None:
     return number if number.is_finite() else None
 
 
-class _Compiler:
-    def __init__(self) -> None:
-        self.uses_level = False
+def _node(tree: Any, pointer: str) -> Test:
+    if not isinstance(tree, Mapping):
+        raise RuleError(pointer, "a condition must be a JSON object")
+    keys = set(tree)
+    if keys & {"all", "any", "not"}:
+        if len(keys) != 1:
+            raise RuleError(pointer, "all/any/not must be the only key of its object, got "
+                                     + ", ".join(sorted(keys)))
+        (key,) = keys
+        if key == "not":
+            inner = _node(tree["not"], f"{pointer}/not")
+            return lambda line, level, parent_category: not inner(
+                line, level, parent_category)
+        return _group(key, tree[key], f"{pointer}/{key}")
+    if "field" in keys or "op" in keys:
+        return _leaf(tree, pointer)
+    raise RuleError(pointer, "expected one of all, any, not, or field/op/value")
 
-    def node(self, tree: Any, pointer: str) -> Test:
-        if not isinstance(tree, Mapping):
-            raise RuleError(pointer, "a condition must be a JSON object")
-        keys = set(tree)
-        if keys & {"all", "any", "not"}:
-            if len(keys) != 1:
-                raise RuleError(pointer, "all/any/not must be the only key of its object, got "
-                                         + ", ".join(sorted(keys)))
-            (key,) = keys
-            if key == "not":
-                inner = self.node(tree["not"], f"{pointer}/not")
-                return lambda line, level, parent_category: not inner(
-                    line, level, parent_category)
-            return self.group(key, tree[key], f"{pointer}/{key}")
-        if "field" in keys or "op" in keys:
-            return self.leaf(tree, pointer)
-        raise RuleError(pointer, "expected one of all, any, not, or field/op/value")
 
-    def group(self, key: str, children: Any, pointer: str) -> Test:
-        if not isinstance(children, list):
-            raise RuleError(pointer, f"{key} takes a list of conditions")
-        if key == "any" and not children:
-            raise RuleError(pointer, "any with no conditions never matches")
-        tests = tuple(self.node(child, f"{pointer}/{i}") for i, child in enumerate(children))
-        if len(tests) == 1:
-            return tests[0]
-        if key == "all":
-            if not tests:
-                return lambda line, level, parent_category: True
-            if len(tests) == 2:
-                a, b = tests
-                return lambda line, level, parent_category: a(
-                    line, level, parent_category) and b(line, level, parent_category)
+def _group(key: str, children: Any, pointer: str) -> Test:
+    if not isinstance(children, list):
+        raise RuleError(pointer, f"{key} takes a list of conditions")
+    if key == "any" and not children:
+        raise RuleError(pointer, "any with no conditions never matches")
+    tests = tuple(_node(child, f"{pointer}/{i}") for i, child in enumerate(children))
+    if len(tests) == 1:
+        return tests[0]
+    if key == "all":
+        if not tests:
+            return lambda line, level, parent_category: True
+        if len(tests) == 2:
+            a, b = tests
+            return lambda line, level, parent_category: a(
+                line, level, parent_category) and b(line, level, parent_category)
 
-            # Plain loops: a generator inside all()/any() costs more than the tests themselves.
-            def all_hold(line: EBomLine, level: int, parent_category: str) -> bool:
-                for test in tests:  # noqa: SIM110
-                    if not test(line, level, parent_category):
-                        return False
-                return True
-
-            return all_hold
-
-        def any_holds(line: EBomLine, level: int, parent_category: str) -> bool:
+        # Plain loops: a generator inside all()/any() costs more than the tests themselves.
+        def all_hold(line: EBomLine, level: int, parent_category: str) -> bool:
             for test in tests:  # noqa: SIM110
-                if test(line, level, parent_category):
-                    return True
-            return False
+                if not test(line, level, parent_category):
+                    return False
+            return True
 
-        return any_holds
+        return all_hold
 
-    def leaf(self, tree: Mapping[str, Any], pointer: str) -> Test:
-        extra = set(tree) - {"field", "op", "value"}
-        if extra:
-            raise RuleError(pointer, "unexpected key(s) " + ", ".join(sorted(extra)))
-        for key in ("field", "op", "value"):
-            if key not in tree:
-                raise RuleError(f"{pointer}/{key}", f"{key} is missing")
-        field, op, value = tree["field"], tree["op"], tree["value"]
-        if not isinstance(field, str):
-            raise RuleError(f"{pointer}/field", "field must be text")
-        if not isinstance(op, str):
-            raise RuleError(f"{pointer}/op", "op must be text")
-        if field in TEXT_FIELDS:
-            return _text_test(field, self._op(op, TEXT_OPS, field, pointer), value, pointer)
-        if field in NUMBER_FIELDS:
-            self.uses_level = self.uses_level or field == "level"
-            return _number_test(field, self._op(op, NUMBER_OPS, field, pointer), value, pointer)
-        if field.startswith(ATTRIBUTE_PREFIX) and len(field) > len(ATTRIBUTE_PREFIX):
-            name = field[len(ATTRIBUTE_PREFIX):]
-            return _attribute_test(name, self._op(op, ATTRIBUTE_OPS, field, pointer), value,
-                                   pointer)
-        known = ", ".join([*sorted(TEXT_FIELDS | NUMBER_FIELDS), "attributes.<name>"])
-        raise RuleError(f"{pointer}/field", f"unknown field {field!r}; fields are {known}")
+    def any_holds(line: EBomLine, level: int, parent_category: str) -> bool:
+        for test in tests:  # noqa: SIM110
+            if test(line, level, parent_category):
+                return True
+        return False
 
-    @staticmethod
-    def _op(op: str, allowed: frozenset[str], field: str, pointer: str) -> str:
-        if op not in allowed:
-            raise RuleError(f"{pointer}/op", f"{field} does not support op {op!r}; use one of "
-                                             + ", ".join(sorted(allowed)))
-        return op
+    return any_holds
+
+
+def _leaf(tree: Mapping[str, Any], pointer: str) -> Test:
+    extra = set(tree) - {"field", "op", "value"}
+    if extra:
+        raise RuleError(pointer, "unexpected key(s) " + ", ".join(sorted(extra)))
+    for key in ("field", "op", "value"):
+        if key not in tree:
+            raise RuleError(f"{pointer}/{key}", f"{key} is missing")
+    field, op, value = tree["field"], tree["op"], tree["value"]
+    if not isinstance(field, str):
+        raise RuleError(f"{pointer}/field", "field must be text")
+    if not isinstance(op, str):
+        raise RuleError(f"{pointer}/op", "op must be text")
+    if field in TEXT_FIELDS:
+        return _text_test(field, _op(op, TEXT_OPS, field, pointer), value, pointer)
+    if field in NUMBER_FIELDS:
+        return _number_test(field, _op(op, NUMBER_OPS, field, pointer), value, pointer)
+    if field.startswith(ATTRIBUTE_PREFIX) and len(field) > len(ATTRIBUTE_PREFIX):
+        name = field[len(ATTRIBUTE_PREFIX):]
+        return _attribute_test(name, _op(op, ATTRIBUTE_OPS, field, pointer), value,
+                               pointer)
+    known = ", ".join([*sorted(TEXT_FIELDS | NUMBER_FIELDS), "attributes.<name>"])
+    raise RuleError(f"{pointer}/field", f"unknown field {field!r}; fields are {known}")
+
+
+def _op(op: str, allowed: frozenset[str], field: str, pointer: str) -> str:
+    if op not in allowed:
+        raise RuleError(f"{pointer}/op", f"{field} does not support op {op!r}; use one of "
+                                         + ", ".join(sorted(allowed)))
+    return op
 
 
 def _text_test(field: str, op: str, value: Any, pointer: str) -> Test:

@@ -28,6 +28,7 @@ from .types import (
     NO_ATTRIBUTES,
     PHANTOM,
     Disposition,
+    DispositionKind,
     EBom,
     EBomLine,
     Lineage,
@@ -404,8 +405,8 @@ class _Mapper:
 
     # -- bookkeeping --------------------------------------------------------------------------
 
-    def _dispose_below(self, part: str, path: tuple[int, ...], kind: Any, assembly: str,
-                       rule_id: int | None, bought_line_id: int | None) -> None:
+    def _dispose_below(self, part: str, path: tuple[int, ...], kind: DispositionKind,
+                       assembly: str, rule_id: int | None, bought_line_id: int | None) -> None:
         """Give every occurrence below `part` (reached along `path`) the same fate."""
         for line in self.children[part]:
             occurrence = (*path, line.id)

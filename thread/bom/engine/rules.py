@@ -419,12 +419,15 @@ class Candidates:
 
 @dataclass(slots=True)
 class CompiledRuleSet:
-    """The enabled rules in run order, compiled once and indexed for `candidates`."""
+    """The enabled rules in run order, compiled once and indexed for `candidates`.
+
+    Its caches (candidates per index key, plans per set of matching rules) fill as lines are
+    mapped and stay small: they are bounded by the distinct keys and rule combinations, not by
+    lines. One set may serve many mappings and threads; a race only builds an entry twice."""
 
     rules: tuple[CompiledRule, ...]
     # add_item rules test each made assembly; all others test eBOM lines.
     assembly_rules: tuple[CompiledRule, ...]
-    uses_level: bool
     _unpinned: tuple[int, ...] = ()
     _buckets: dict[str, dict[str, tuple[int, ...]]] = field(default_factory=dict)
     _candidates: dict[tuple[str | None, ...], Candidates] = field(default_factory=dict)
@@ -541,5 +544,4 @@ def compile_rules(rules: Iterable[Rule]) -> CompiledRuleSet:
     return CompiledRuleSet(
         rules=tuple(rule for rule in compiled if rule.action != ADD_ITEM),
         assembly_rules=tuple(rule for rule in compiled if rule.action == ADD_ITEM),
-        uses_level=any(rule.condition.uses_level for rule in compiled),
     )
