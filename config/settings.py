@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     "thread.flows",
     "thread.catalog",
     "thread.bom",
+    "thread.changes",
 ]
 
 # The sandbox plays the PLM, ERP and MES on the demo server (docs/monitoring.md). Only the demo
@@ -169,6 +170,14 @@ THREAD_OUTBOX_BATCH_SIZE = env_int("THREAD_OUTBOX_BATCH_SIZE", 50)
 # One drain task stops claiming after this long, well inside Q_TIMEOUT, and leaves the rest to
 # the next task.
 THREAD_OUTBOX_DRAIN_SECONDS = env_int("THREAD_OUTBOX_DRAIN_SECONDS", 50)
+
+# --- mBOM regeneration after a rule-set publish (docs/mbom.md) -------------------------------
+# Products per transaction: a crash loses at most one chunk (which is redone without effect).
+THREAD_REGENERATION_CHUNK = env_int("THREAD_REGENERATION_CHUNK", 10)
+# One task works this long, well inside Q_TIMEOUT, then hands the rest to a new task.
+THREAD_REGENERATION_TASK_SECONDS = env_int("THREAD_REGENERATION_TASK_SECONDS", 50)
+# An unfinished job without progress for this long is resumed by the every-minute schedule.
+THREAD_REGENERATION_STALE_SECONDS = env_int("THREAD_REGENERATION_STALE_SECONDS", 180)
 
 # --- Monitoring and alerts (docs/monitoring.md) ---------------------------------------------
 # A system whose oldest undelivered message waits longer than this raises an alert (admin banner,

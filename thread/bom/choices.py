@@ -37,3 +37,17 @@ class RuleSetEventKind(models.TextChoices):
     PUBLISHED = "published", "Published"
     ROLLED_BACK = "rolled_back", "Rolled back"
     WITHDRAWN = "withdrawn", "Draft withdrawn"
+
+
+class JobStatus(models.TextChoices):
+    """Where a regeneration job is. A job that a newer publish at the same plant overtakes is
+    superseded: the newer job regenerates everything with the newer rules anyway."""
+
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Running"
+    DONE = "done", "Done"
+    FAILED = "failed", "Failed"
+    SUPERSEDED = "superseded", "Superseded by a newer publish"
+
+
+ACTIVE_JOB_STATUSES = (JobStatus.QUEUED, JobStatus.RUNNING)

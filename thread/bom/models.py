@@ -1,9 +1,19 @@
 from django.conf import settings
+from django.contrib.contenttypes.fields import GenericForeignKey
+from django.contrib.contenttypes.models import ContentType
 from django.db import models
 from django.db.models import Q
 from simple_history.models import HistoricalRecords
 
-from .choices import OPEN_STATUSES, PUBLISHED_STATUSES, ItemType, RuleSetEventKind, VersionStatus
+from .choices import (
+    ACTIVE_JOB_STATUSES,
+    OPEN_STATUSES,
+    PUBLISHED_STATUSES,
+    ItemType,
+    JobStatus,
+    RuleSetEventKind,
+    VersionStatus,
+)
 from .engine import ACTIONS
 
 
@@ -207,3 +217,157 @@ class MappingRuleSetEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.version} at {self.at:%Y-%m-%d %H:%M}"
+
+
+# --- mBOMs ------------------------------------------------------------------------------------
+
+
+class MBom(models.Model):
+    """The manufacturing BOM of one made part revision at one plant: a series of immutable
+    versions (`versions`), of which the newest is current."""
+
+    revision = models.ForeignKey("catalog.PartRevision", on_delete=models.PROTECT,
+                                 related_name="mboms")
+    plant = models.ForeignKey("catalog.Plant", on_delete=models.PROTECT, related_name="mboms")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["plant_id", "revision_id"]
+        verbose_name = "mBOM"
+        constraints = [
+            models.UniqueConstraint(fields=["revision", "plant"], name="mbom_unique_revision_plant"),
+        ]
+
+    def __str__(self) -> str:
+        return f"mBOM {self.revision} @ {self.plant.code}"
+
+
+class MBomVersion(models.Model):
+    """One generation of an mBOM: what was built, from which inputs, why and by whom.
+
+    Never changes (it is its own history) except `is_current`, which moves from true to false
+    when a newer version of the same mBOM is generated, exactly like `EBom.is_current`.
+    `fingerprint` is the SHA-256 of every input (the eBOM snapshots involved, the rule-set
+    version, the plant's catalog data for the parts): the same inputs make no new version.
+    `content_hash` covers only what the ERP receives: a new version whose content hash equals
+    its predecessor's is stored (its lineage names the new rules) but not sent."""
+
+    mbom = models.ForeignKey(MBom, on_delete=models.PROTECT, related_name="versions")
+    number = models.PositiveIntegerField(help_text="1, 2, 3… per mBOM.")
+    is_current = models.BooleanField(default=True)
+    rule_set_version = models.ForeignKey(MappingRuleSetVersion, on_delete=models.PROTECT,
+                                         related_name="mbom_versions")
+    as_of = models.DateField(help_text="The date (plant time zone) revisions were resolved for.")
+    root = models.ForeignKey("catalog.PartRevision", on_delete=models.PROTECT, related_name="+",
+                             help_text="The top-level product revision it was generated for.")
+    resolved_revisions = models.JSONField(
+        default=dict, help_text="Part number → {id, label} of every revision in its structure, "
+                                "as the resolver chose them.")
+    ebom_ids = models.JSONField(default=list,
+                                help_text="The eBOM snapshots its lines come from.")
+    set_aside = models.JSONField(
+        default=list, help_text="eBOM occurrences that feed no line: [kind, path, rule id, "
+                                "bought line id] (excluded, flattened, inside a bought item).")
+    warnings = models.JSONField(default=list, blank=True)
+    fingerprint = models.CharField(max_length=64)
+    content_hash = models.CharField(max_length=64)
+    line_count = models.PositiveIntegerField()
+    cause_type = models.ForeignKey(ContentType, null=True, blank=True, on_delete=models.PROTECT,
+                                   related_name="+")
+    cause_id = models.CharField(max_length=64, blank=True)
+    cause = GenericForeignKey("cause_type", "cause_id")
+    created_at = models.DateTimeField()
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                   on_delete=models.PROTECT, related_name="+")
+    reason = models.TextField()
+
+    class Meta:
+        ordering = ["mbom_id", "-number"]
+        verbose_name = "mBOM version"
+        indexes = [models.Index(fields=["cause_type", "cause_id"], name="mbom_version_cause")]
+        constraints = [
+            models.UniqueConstraint(fields=["mbom", "number"], name="mbom_version_unique_number"),
+            models.UniqueConstraint(fields=["mbom"], condition=Q(is_current=True),
+                                    name="mbom_one_current_version"),
+        ]
+
+    def __str__(self) -> str:
+        return f"mBOM v{self.number} of {self.mbom_id}"
+
+
+class MBomLine(models.Model):
+    """One line of an mBOM version, as the engine made it, with its lineage: `lineage` is
+    {"paths": [[eBOM line ids from the made assembly down]], "rule_ids": [...]} (see
+    `thread.bom.engine.Lineage`)."""
+
+    version = models.ForeignKey(MBomVersion, on_delete=models.CASCADE, related_name="lines")
+    position = models.PositiveIntegerField()
+    part = models.ForeignKey("catalog.Part", on_delete=models.PROTECT, related_name="mbom_lines")
+    quantity = models.DecimalField(max_digits=30, decimal_places=12)
+    unrounded_quantity = models.DecimalField(max_digits=40, decimal_places=20)
+    unit = models.ForeignKey("catalog.UnitOfMeasure", on_delete=models.PROTECT, related_name="+")
+    item_type = models.CharField(max_length=10, choices=ItemType.choices)
+    make_or_buy = models.CharField(max_length=4)
+    scrap_percent = models.DecimalField(max_digits=12, decimal_places=6, null=True, blank=True)
+    yield_percent = models.DecimalField(max_digits=12, decimal_places=6, null=True, blank=True)
+    operation = models.CharField(max_length=40, blank=True)
+    erp_fields = models.JSONField(default=dict, blank=True)
+    reference_designators = models.JSONField(default=list, blank=True)
+    substitutes_for = models.ForeignKey("catalog.Part", null=True, blank=True,
+                                        on_delete=models.PROTECT, related_name="+")
+    added_by_rule = models.ForeignKey(MappingRule, null=True, blank=True,
+                                      on_delete=models.PROTECT, related_name="+")
+    lineage = models.JSONField(default=dict)
+
+    class Meta:
+        ordering = ["version_id", "position"]
+        verbose_name = "mBOM line"
+        constraints = [
+            models.UniqueConstraint(fields=["version", "position"],
+                                    name="mbom_line_unique_position"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.position}: {self.quantity.normalize()} {self.part_id}"
+
+
+class RegenerationJob(models.Model):
+    """Regenerating every released product of a plant after a rule-set publish, in chunks.
+
+    `cursor` is the id of the last product revision processed: a job resumes after it, so a
+    crash loses at most the chunk in flight (and that chunk is idempotent: fingerprints)."""
+
+    plant = models.ForeignKey("catalog.Plant", on_delete=models.PROTECT,
+                              related_name="regeneration_jobs")
+    rule_set_version = models.ForeignKey(MappingRuleSetVersion, on_delete=models.PROTECT,
+                                         related_name="regeneration_jobs")
+    status = models.CharField(max_length=12, choices=JobStatus.choices,
+                              default=JobStatus.QUEUED)
+    total = models.PositiveIntegerField(default=0)
+    done = models.PositiveIntegerField(default=0)
+    changed = models.PositiveIntegerField(default=0, help_text="mBOM versions written.")
+    sent = models.PositiveIntegerField(default=0, help_text="Outbound messages written.")
+    error_count = models.PositiveIntegerField(default=0)
+    errors = models.JSONField(default=list, blank=True,
+                              help_text="The latest errors: product, message, when.")
+    cursor = models.BigIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                   on_delete=models.PROTECT, related_name="+")
+    reason = models.TextField()
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+        verbose_name = "mBOM regeneration job"
+        indexes = [models.Index(fields=["status"], condition=Q(status__in=ACTIVE_JOB_STATUSES),
+                                name="regeneration_active")]
+
+    def __str__(self) -> str:
+        return f"Regeneration #{self.pk} {self.plant.code} ({self.status})"
+
+    @property
+    def percent(self) -> int:
+        return 100 if not self.total else min(100, self.done * 100 // self.total)

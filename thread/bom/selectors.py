@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -20,7 +21,18 @@ from . import engine
 from .choices import OPEN_STATUSES, VersionStatus
 from .engine.rules import ADD_ITEM, SUBSTITUTE
 from .ingest import canonical_quantity
-from .models import EBom, EBomLine, MappingRule, MappingRuleSet, MappingRuleSetVersion
+from .mbom_diff import LineData
+from .models import (
+    EBom,
+    EBomLine,
+    MappingRule,
+    MappingRuleSet,
+    MappingRuleSetVersion,
+    MBom,
+    MBomLine,
+    MBomVersion,
+    RegenerationJob,
+)
 
 PART_NAMING_ACTIONS = (SUBSTITUTE, ADD_ITEM)
 
@@ -158,9 +170,9 @@ class ExplodedStructure:
                 stack.append((iter(child.lines), level + 1, here, (*ancestors, line.part)))
 
 
-def explode(*, revision: PartRevision) -> ExplodedStructure:
-    """Explode from `revision`: children resolve through `revisions_in_effect` (drafts
-    included, for previews), a whole level per query batch, never a query per line."""
+def explode(*, revision: PartRevision, as_of: date | str | None = None) -> ExplodedStructure:
+    """Explode from `revision`: children resolve through `revisions_in_effect` as of `as_of`
+    (drafts included, for previews), a whole level per query batch, never a query per line."""
     structure = ExplodedStructure(root=revision.part.number)
     level = {revision.part_id: revision}
     seen: set[int] = set()
@@ -182,7 +194,8 @@ def explode(*, revision: PartRevision) -> ExplodedStructure:
                 ebom_number=snapshot.number if snapshot else None,
                 lines=tuple(_exploded(line, rev) for line in lines))
             next_parts.update(line.part_id for line in lines)
-        level = revisions_in_effect(part_ids=next_parts - seen, include_drafts=True)
+        level = revisions_in_effect(part_ids=next_parts - seen, as_of=as_of,
+                                    include_drafts=True)
     return structure
 
 
@@ -283,10 +296,13 @@ def version_authors(*, version: MappingRuleSetVersion) -> set[int]:
     return {user_id for user_id in authors if user_id is not None}
 
 
-def engine_ebom(*, revision: PartRevision) -> engine.EBom:
+def engine_ebom(*, revision: PartRevision,
+                structure: ExplodedStructure | None = None) -> engine.EBom:
     """The multi-level eBOM of `revision` as the engine's input (children resolved by
-    `explode`, each assembly once)."""
-    structure = explode(revision=revision)
+    `explode`, each assembly once). Pass the `structure` when the caller has exploded it
+    already (generation keeps it for the revisions and snapshots it records)."""
+    if structure is None:
+        structure = explode(revision=revision)
     lines_by_parent = {
         assembly.part: tuple(engine.EBomLine(
             id=line.line_id, parent_part=line.parent_part, find_number=line.find_number,
@@ -300,3 +316,122 @@ def engine_ebom(*, revision: PartRevision) -> engine.EBom:
         root_category=revision.part.category, lines_by_parent=lines_by_parent,
         revision_attributes={a.part: a.revision_attributes
                              for a in structure.assemblies.values()})
+
+
+# --- mBOMs ------------------------------------------------------------------------------------
+
+def mboms_list() -> QuerySet[MBom]:
+    """mBOMs with their current version's id and number as annotations (one query)."""
+    current = MBomVersion.objects.filter(mbom=OuterRef("pk"), is_current=True)
+    return (MBom.objects.select_related("revision__part", "plant")
+            .annotate(current_version_id=Subquery(current.values("pk")[:1]),
+                      current_number=Subquery(current.values("number")[:1]),
+                      current_created_at=Subquery(current.values("created_at")[:1])))
+
+
+def mbom_versions_list() -> QuerySet[MBomVersion]:
+    return MBomVersion.objects.select_related(
+        "mbom__revision__part", "mbom__plant", "rule_set_version__rule_set__plant",
+        "root__part", "created_by", "cause_type")
+
+
+def mbom_lines(*, version_ids: Iterable[int]) -> QuerySet[MBomLine]:
+    return (MBomLine.objects.filter(version_id__in=list(version_ids))
+            .select_related("part", "unit", "substitutes_for").order_by("version_id", "position"))
+
+
+def current_mbom_versions(*, plant: Plant, revision_ids: Iterable[int]) -> dict[int, MBomVersion]:
+    """The current version of each revision's mBOM at `plant`, by revision id."""
+    return {v.mbom.revision_id: v for v in
+            MBomVersion.objects.filter(mbom__plant=plant, mbom__revision_id__in=list(revision_ids),
+                                       is_current=True).select_related("mbom")}
+
+
+def line_data(line: MBomLine) -> LineData:
+    """A stored line as the diff's plain data (part, unit and substitute loaded with it)."""
+    return LineData(
+        position=line.position, part=line.part.number, quantity=line.quantity,
+        unit=line.unit.code, item_type=line.item_type, make_or_buy=line.make_or_buy,
+        scrap_percent=line.scrap_percent, yield_percent=line.yield_percent,
+        operation=line.operation, erp_fields=line.erp_fields,
+        substitutes_for=line.substitutes_for.number if line.substitutes_for else None,
+        added_by_rule=line.added_by_rule_id,
+        reference_designators=tuple(line.reference_designators), lineage=line.lineage)
+
+
+def version_line_data(*, version_ids: Iterable[int]) -> dict[int, list[LineData]]:
+    found: dict[int, list[LineData]] = {}
+    for line in mbom_lines(version_ids=version_ids):
+        found.setdefault(line.version_id, []).append(line_data(line))
+    return found
+
+
+@dataclass(frozen=True)
+class LineageLookup:
+    """What an auditor reads behind an mBOM line's lineage: the eBOM lines (with their snapshot,
+    parent revision and find number) and the rules (with their order and rule-set version),
+    by id; read in two queries for any number of lines."""
+
+    ebom_lines: dict[int, dict[str, Any]]
+    rules: dict[int, dict[str, Any]]
+
+    def sources(self, lineage: dict[str, Any]) -> list[list[dict[str, Any]]]:
+        """Each path of the lineage as its eBOM lines, from the made assembly down."""
+        missing = {"id": None, "part": "?", "find_number": None}
+        return [[self.ebom_lines.get(line_id, {**missing, "id": line_id}) for line_id in path]
+                for path in lineage.get("paths", [])]
+
+    def rules_of(self, lineage: dict[str, Any]) -> list[dict[str, Any]]:
+        return [self.rules.get(rule_id, {"id": rule_id, "name": "?", "order": None})
+                for rule_id in lineage.get("rule_ids", [])]
+
+
+def lineage_lookup(*, lineages: Iterable[dict[str, Any]],
+                   extra_rule_ids: Iterable[int] = ()) -> LineageLookup:
+    line_ids: set[int] = set()
+    rule_ids: set[int] = set(extra_rule_ids)
+    for lineage in lineages:
+        for path in lineage.get("paths", []):
+            line_ids.update(path)
+        rule_ids.update(lineage.get("rule_ids", []))
+    ebom_lines = {
+        row["id"]: {"id": row["id"], "ebom_id": row["ebom_id"],
+                    "ebom_number": row["ebom__number"],
+                    "parent_part": row["ebom__revision__part__number"],
+                    "parent_revision": row["ebom__revision__label"],
+                    "find_number": row["find_number"], "part": row["part__number"],
+                    "quantity": row["quantity"], "unit": row["unit__code"],
+                    "item_type": row["item_type"]}
+        for row in EBomLine.objects.filter(pk__in=line_ids).values(
+            "id", "ebom_id", "ebom__number", "ebom__revision__part__number",
+            "ebom__revision__label", "find_number", "part__number", "quantity", "unit__code",
+            "item_type")} if line_ids else {}
+    rules = {
+        row["id"]: {"id": row["id"], "name": row["name"], "order": row["order"],
+                    "action": row["action"], "rule_set_version_id": row["version_id"],
+                    "rule_set_version": row["version__number"],
+                    "rule_set_status": row["version__status"],
+                    "plant": row["version__rule_set__plant__code"]}
+        for row in MappingRule.objects.filter(pk__in=rule_ids).values(
+            "id", "name", "order", "action", "version_id", "version__number", "version__status",
+            "version__rule_set__plant__code")} if rule_ids else {}
+    return LineageLookup(ebom_lines=ebom_lines, rules=rules)
+
+
+def released_products(*, plant: Plant) -> QuerySet[PartRevision]:
+    """The plant's products, for regeneration: released revisions with a current eBOM whose
+    part is not a child in the current eBOM of any released revision (top-level assemblies),
+    leaving out parts the plant has marked inactive. In id order (the job's cursor)."""
+    children = EBomLine.objects.filter(ebom__is_current=True,
+                                       ebom__revision__status=RevisionStatus.RELEASED)
+    inactive = PlantPart.objects.filter(plant=plant, active=False)
+    return (PartRevision.objects.select_related("part__base_unit")
+            .filter(status=RevisionStatus.RELEASED, eboms__is_current=True)
+            .exclude(part_id__in=children.values("part_id"))
+            .exclude(part_id__in=inactive.values("part_id"))
+            .order_by("id"))
+
+
+def regeneration_jobs_list() -> QuerySet[RegenerationJob]:
+    return RegenerationJob.objects.select_related("plant", "rule_set_version__rule_set__plant",
+                                                  "created_by")

@@ -1,6 +1,7 @@
 from django.core.management.base import BaseCommand
 from django_q.models import Schedule
 
+from thread.bom.tasks import RESUME_SCHEDULE
 from thread.flows.tasks import DRAIN_SCHEDULE
 from thread.roles import setup_roles
 
@@ -13,6 +14,8 @@ SCHEDULES = [
     ("purge outbound messages", "thread.flows.tasks.purge_outbox", Schedule.HOURLY, None, None),
     # Mails new flow alerts to THREAD_ALERT_EMAILS (docs/monitoring.md).
     ("notify flow alerts", "thread.flows.tasks.notify_flow_alerts", Schedule.MINUTES, 1, None),
+    # Resumes mBOM regeneration jobs whose task was lost (docs/mbom.md).
+    (RESUME_SCHEDULE, "thread.bom.tasks.resume_regenerations", Schedule.MINUTES, 1, None),
 ]
 
 
