@@ -22,7 +22,7 @@ from thread.flows import outbox, services
 from thread.flows.alerts import current_flow_alerts, flow_alerts_notify
 from thread.flows.choices import AttemptOutcome, OutboundStatus
 from thread.flows.models import DeliveryAttempt, FlowAlertNotice, OutboundMessage
-from thread.flows.selectors import system_flow_summaries
+from thread.flows.selectors import outbound_message_actions, system_flow_summaries
 
 from ..flows.outbox_support import free_port
 
@@ -164,7 +164,7 @@ def test_message_page_shows_cause_payload_attempts_and_acts(erp_system, about, c
     assert f'href="/admin/auth/user/{plant_admin_cause.pk}/change/"' in text
     assert "&quot;part&quot;: &quot;BK-100&quot;" in text
     assert "http-400: the peer refused the message" in text
-    assert [name for name, _ in page.context["actions"]] == ["replay", "replay_confirmed", "cancel"]
+    assert [name for name, _ in page.context["actions"]] == ["replay", "cancel"]
     refused = client.post(f"{url}replay/", {"reason": ""}, follow=True)
     assert b"A reason is required" in refused.content
     client.post(f"{url}replay/", {"reason": "ERP accepts the unit now"})
@@ -172,6 +172,15 @@ def test_message_page_shows_cause_payload_attempts_and_acts(erp_system, about, c
     assert message.status == OutboundStatus.PENDING
     event = message.events.get(kind="replayed")
     assert (event.actor.username, event.reason) == ("operator-user", "ERP accepts the unit now")
+
+
+def test_an_overtaken_dead_message_is_offered_only_the_confirmed_replay(erp_system, about):
+    dead = write(erp_system, about)
+    set_status(dead, OutboundStatus.DEAD)
+    dead.refresh_from_db()
+    assert outbound_message_actions(dead) == ["replay", "cancel"]
+    write(erp_system, about)  # newer data for the same object and topic
+    assert outbound_message_actions(dead) == ["replay_confirmed", "cancel"]
 
 
 def test_only_operators_act_and_everyone_with_view_rights_looks(erp_system, about, client, person):

@@ -31,7 +31,7 @@ MESSAGES_PER_PAGE = 50
 ACTIONS = {
     "retry": ("Retry now", outbox.outbound_message_retry),
     "replay": ("Replay", outbox.outbound_message_replay),
-    "replay_confirmed": ("Replay, although newer data exists",
+    "replay_confirmed": ("Replay anyway (newer data for this object exists)",
                          lambda **kw: outbox.outbound_message_replay(confirm=True, **kw)),
     "cancel": ("Cancel", outbox.outbound_message_cancel),
 }

@@ -19,6 +19,7 @@ from .choices import (
     OutboundStatus,
 )
 from .models import DeliveryAttempt, ExternalSystem, OutboundMessage, OutboundMessageEvent
+from .outbox import newer_message_exists
 
 
 def outbound_messages_list(*, system: ExternalSystem | None = None) -> QuerySet[OutboundMessage]:
@@ -179,13 +180,15 @@ def object_link(content_type: ContentType | None, object_id: str) -> ObjectLink 
 
 
 def outbound_message_actions(message: OutboundMessage) -> list[str]:
-    """The operator actions the message's status allows (the services check again)."""
+    """The operator actions the message's status allows (the services check again). A dead or
+    cancelled message that newer data for its object has overtaken can only be replayed with
+    confirmation, as can a superseded one."""
     actions = []
     if message.status in OUTBOUND_WAITING:
         actions.append("retry")
     if message.status in (OutboundStatus.DEAD, OutboundStatus.CANCELLED):
-        actions.append("replay")
-    if message.status in (OutboundStatus.DEAD, OutboundStatus.CANCELLED, OutboundStatus.SUPERSEDED):
+        actions.append("replay_confirmed" if newer_message_exists(message) else "replay")
+    if message.status == OutboundStatus.SUPERSEDED:
         actions.append("replay_confirmed")
     if message.status in (*OUTBOUND_WAITING, OutboundStatus.DEAD):
         actions.append("cancel")
