@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     "thread.flows",
     "thread.catalog",
     "thread.bom",
+    "thread.changes",
 ]
 
 # The sandbox plays the PLM, ERP and MES on the demo server (docs/monitoring.md). Only the demo

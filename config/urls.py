@@ -14,6 +14,7 @@ api_v1 = [
     path("catalog/", include("thread.catalog.api.urls")),
     path("flows/", include("thread.flows.api.urls")),
     path("bom/", include("thread.bom.api.urls")),
+    path("changes/", include("thread.changes.api.urls")),
 ]
 
 urlpatterns = [

@@ -27,11 +27,22 @@ ROLE_EXTRA_PERMISSIONS: dict[str, list[str]] = {
         "bom.add_ebom",
         # four-eyes is about a second person, not a second role
         "bom.approve_mappingrulesetversion",
+        # change orders: create and run them, release them; approval rights come from the
+        # groups of each approval stage (thread.changes), not from a permission
+        "changes.add_changeorder", "changes.change_changeorder",
+        "changes.release_changeorder", "changes.add_affecteditem",
+        "changes.change_affecteditem", "changes.delete_affecteditem",
+        "changes.add_changeordertype", "changes.change_changeordertype",
+        "changes.add_approvalstage", "changes.change_approvalstage",
+        "changes.delete_approvalstage",
     ],
+    # approves the quality stage of change orders (through the stage's groups); reads the rest
+    "quality": [],
     "operator": [
         "flows.add_externalsystem", "flows.change_externalsystem",
         "flows.change_apikey",
         "flows.operate_outboundmessage",  # retry, replay, cancel outbound messages
+        "changes.add_plmsettings", "changes.change_plmsettings",  # "approvals done in the PLM"
     ],
     "auditor": [],
 }

@@ -17,6 +17,7 @@ from .choices import (
     MakeOrBuy,
     RevisionStatus,
 )
+from .effectivity import MAX_SERIAL_LENGTH, EffectivityKind, effectivity_problems
 from .validators import validate_part_number
 
 
@@ -214,3 +215,54 @@ class CrossReference(models.Model):
 
     def __str__(self) -> str:
         return f"{self.system.name} {self.get_kind_display()} {self.external_id}"
+
+
+class RevisionEffectivity(models.Model):
+    """When a revision applies once released: from a date (a calendar date, judged in each
+    plant's own time zone), for a serial-number range, or for one lot. Set on the new revision
+    by its change order while the revision is a draft, frozen with its release. A released
+    revision without effectivity applies always; `catalog.selectors.revision_in_effect` is the
+    one place that reads this (rules in `catalog.effectivity`)."""
+
+    revision = models.OneToOneField(PartRevision, on_delete=models.CASCADE,
+                                    related_name="effectivity")
+    kind = models.CharField(max_length=10, choices=EffectivityKind.choices)
+    effective_from = models.DateField(null=True, blank=True,
+                                      help_text="Date effectivity: the first day, plant-local.")
+    serial_from = models.CharField(max_length=MAX_SERIAL_LENGTH, blank=True)
+    serial_to = models.CharField(max_length=MAX_SERIAL_LENGTH, blank=True,
+                                 help_text="Blank: the first serial and every later one.")
+    lot = models.CharField(max_length=MAX_SERIAL_LENGTH, blank=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["revision_id"]
+        verbose_name = "revision effectivity"
+        verbose_name_plural = "revision effectivities"
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(kind="date") | Q(effective_from__isnull=False),
+                name="effectivity_date_has_start"),
+            models.CheckConstraint(condition=~Q(kind="serial") | ~Q(serial_from=""),
+                                   name="effectivity_serial_has_start"),
+            models.CheckConstraint(condition=~Q(kind="lot") | ~Q(lot=""),
+                                   name="effectivity_lot_given"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.revision}: {self.describe()}"
+
+    def describe(self) -> str:
+        if self.kind == EffectivityKind.DATE:
+            return f"from {self.effective_from:%Y-%m-%d}"
+        if self.kind == EffectivityKind.SERIAL:
+            return f"serials {self.serial_from} to {self.serial_to}" if self.serial_to \
+                else f"serials from {self.serial_from}"
+        return f"lot {self.lot}"
+
+    def clean(self) -> None:
+        problems = effectivity_problems(
+            kind=self.kind, effective_from=self.effective_from, serial_from=self.serial_from,
+            serial_to=self.serial_to, lot=self.lot)
+        if problems:
+            raise ValidationError(problems)

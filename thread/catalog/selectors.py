@@ -3,17 +3,22 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import date
+from datetime import datetime
 
 from django.db.models import QuerySet
 
 from .choices import RevisionStatus
-from .models import Part, PartRevision, Plant, UnitOfMeasure
+from .effectivity import AsOf, effective_for
+from .models import Part, PartRevision, Plant, RevisionEffectivity, UnitOfMeasure
 from .units import Unit
 
 
 def parts_list() -> QuerySet[Part]:
     return Part.objects.select_related("base_unit")
+
+
+# A superseded revision may still be in effect on a date (its successor's date has not come).
+IN_EFFECT_STATUSES = [RevisionStatus.RELEASED, RevisionStatus.SUPERSEDED]
 
 
 def revisions_list() -> QuerySet[PartRevision]:
@@ -33,36 +38,62 @@ def unit_table() -> dict[str, Unit]:
 
 
 def revision_in_effect(
-    *, part: Part, as_of: date | str | None = None, include_drafts: bool = False
+    *, part: Part, as_of: AsOf = None, include_drafts: bool = False
 ) -> PartRevision | None:
-    """The one resolver of "which revision of this part applies".
+    """The one resolver of "which revision of this part applies" (docs/change-orders.md).
 
-    `as_of` is a date in the plant's time zone, a serial or a lot. Until change orders add
-    effectivity windows it means the latest released revision (by release time), else, for
-    previews only, the latest draft.
+    `as_of`:
+    * None — the newest release (status released), whatever its effectivity: the latest
+      design, as engineering sees it;
+    * a `date` in the asking plant's time zone (`effectivity.plant_today(plant)`), a
+      `Serial` or a `Lot` — among the released and superseded revisions that apply to it
+      (`effectivity.effective_for`: date effectivity started on or before the date, the
+      serial in the range, the same lot, or no effectivity at all), the newest release.
+
+    A later release is a later decision, so it wins over an earlier one that also applies:
+    a revision whose date has not come yet leaves the one before it in effect, and one
+    released later with an earlier date cuts an earlier plan short. With `include_drafts`
+    (previews), a part with nothing in effect resolves to its newest draft.
     """
     return revisions_in_effect(part_ids=[part.pk], as_of=as_of,
                                include_drafts=include_drafts).get(part.pk)
 
 
 def revisions_in_effect(
-    *, part_ids: Iterable[int], as_of: date | str | None = None, include_drafts: bool = False
+    *, part_ids: Iterable[int], as_of: AsOf = None, include_drafts: bool = False
 ) -> dict[int, PartRevision]:
-    """`revision_in_effect` for many parts in two queries (explosions resolve a whole BOM level
-    at once); parts without a revision in effect are missing from the result."""
+    """`revision_in_effect` for many parts in at most two queries (explosions resolve a whole
+    BOM level at once); parts without a revision in effect are missing from the result."""
+    if isinstance(as_of, datetime):
+        raise TypeError("as_of is a plant-local date: pass effectivity.plant_date(plant, when)")
     wanted = set(part_ids)
     found: dict[int, PartRevision] = {}
-    for revision in (PartRevision.objects.select_related("part")
-                     .filter(part_id__in=wanted, status=RevisionStatus.RELEASED)
+    statuses = [RevisionStatus.RELEASED] if as_of is None else IN_EFFECT_STATUSES
+    for revision in (PartRevision.objects.select_related("part", "effectivity")
+                     .filter(part_id__in=wanted, status__in=statuses)
                      .order_by("part_id", "-released_at", "-id")):
-        found.setdefault(revision.part_id, revision)
+        if revision.part_id in found or not _applies(revision, as_of):
+            continue
+        found[revision.part_id] = revision
     missing = wanted - set(found)
     if include_drafts and missing:
-        for revision in (PartRevision.objects.select_related("part")
+        for revision in (PartRevision.objects.select_related("part", "effectivity")
                          .filter(part_id__in=missing, status=RevisionStatus.DRAFT)
                          .order_by("part_id", "-created_at", "-id")):
             found.setdefault(revision.part_id, revision)
     return found
+
+
+def _applies(revision: PartRevision, as_of: AsOf) -> bool:
+    if as_of is None:
+        return True
+    try:
+        effectivity = revision.effectivity
+    except RevisionEffectivity.DoesNotExist:
+        return True
+    return effective_for(kind=effectivity.kind, effective_from=effectivity.effective_from,
+                         serial_from=effectivity.serial_from, serial_to=effectivity.serial_to,
+                         lot=effectivity.lot, as_of=as_of)
 
 
 def units_list() -> QuerySet[UnitOfMeasure]:
