@@ -553,6 +553,15 @@ def _report(mapped: Mapped, result: engine.MappingResult, *, stored: bool) -> Ac
             "assembly": problem.assembly, "path": list(problem.path),
             "part": line.part if line else None, "parent": line.parent_part if line else None,
             "find_number": line.find_number if line else None})
+    if not stored and mapped.revision.status != RevisionStatus.DRAFT:
+        assemblies = mapped.structure.assemblies
+        problems.extend({
+            "message": f"{part} rev {assemblies[part].revision} is a draft: its mBOM is not "
+                       "stored, so its eBOM lines reach no mBOM the ERP receives",
+            "line_id": None, "assembly": part, "path": [], "part": part, "parent": None,
+            "find_number": None}
+            for part in mapped.result.mboms
+            if assemblies[part].revision_status == RevisionStatus.DRAFT)
     missing = [part for part in mapped.result.mboms if part not in result.mboms]
     problems.extend({"message": f"no stored mBOM for made assembly {part}", "line_id": None,
                      "assembly": part, "path": [], "part": part, "parent": None,
