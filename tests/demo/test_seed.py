@@ -6,6 +6,7 @@ from pathlib import Path
 from django.contrib.auth.models import Group
 
 from thread.catalog.models import Part, Plant, UnitOfMeasure
+from thread.changes.models import ChangeOrder
 from thread.demo.product import PARTS
 from thread.demo.seed import seed_demo
 from thread.flows.models import ExternalSystem
@@ -15,17 +16,19 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def test_demo_seed_is_complete_and_rerunnable(db):
     first = seed_demo()
-    assert Part.objects.count() == len(PARTS) >= 200
+    # + MT-511, the new motor that arrives with ECO-1001's eBOM
+    assert Part.objects.count() == len(PARTS) + 1 >= 200
     assert set(UnitOfMeasure.objects.values_list("code", flat=True)) >= {"pcs", "m", "mm", "kg"}
     assert sorted(Plant.objects.values_list("time_zone", flat=True)) == [
         "America/New_York", "Europe/Berlin"]
     assert set(ExternalSystem.objects.values_list("kind", flat=True)) == {"plm", "erp", "mes"}
     assert set(first.new_keys) == {"PLM", "ERP", "MES"}
     assert set(Group.objects.values_list("name", flat=True)) == {
-        "analyst", "change manager", "operator", "auditor"}
+        "analyst", "change manager", "operator", "auditor", "quality"}
+    assert ChangeOrder.objects.get(number="ECO-1001").status == "in_review"
     again = seed_demo()
     assert (again.created, again.new_keys) == ({}, {})
-    assert Part.objects.count() == len(PARTS)
+    assert Part.objects.count() == len(PARTS) + 1
 
 
 def test_production_settings_refuse_to_start_without_a_secret_key():

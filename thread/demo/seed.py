@@ -20,6 +20,7 @@ from thread.flows import services as flows
 from thread.flows.models import ExternalSystem
 from thread.roles import setup_roles
 
+from .change_orders import seed_change_orders
 from .mapping_rules import RULE_SETS
 from .product import PARTS, structure
 
@@ -67,6 +68,7 @@ def seed_demo() -> SeedReport:
         _ebom(admin, report)
         _rule_sets(admin, report)
         _mboms(admin, report)
+        _change_orders(report)
     return report
 
 
@@ -204,3 +206,9 @@ def _mboms(actor, report: SeedReport) -> None:
         if result.created:
             report.created["mBOM versions"] = (report.created.get("mBOM versions", 0)
                                                + len(result.created))
+
+
+def _change_orders(report: SeedReport) -> None:
+    """Change order types with their approval stages, and ECO-1001 in review."""
+    for what, count in seed_change_orders().items():
+        report.created[what] = report.created.get(what, 0) + count
