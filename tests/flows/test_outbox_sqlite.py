@@ -7,7 +7,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 
 import pytest
 
@@ -26,11 +25,15 @@ with transaction.atomic():
 """
 
 CLAIM = """
-import json, os, time
+import json, os, pathlib, time
 from thread.flows import delivery
 from thread.flows.models import OutboundMessage
-start = float(os.environ["CLAIM_AT"])
-while time.time() < start:
+# A barrier, not a start time: under load one interpreter may take seconds longer to start,
+# and the test is about both claiming at once.
+barrier = pathlib.Path(os.environ["BARRIER_DIR"])
+(barrier / str(os.getpid())).touch()
+deadline = time.time() + 60
+while len(list(barrier.iterdir())) < 2 and time.time() < deadline:
     time.sleep(0.001)
 mine, idle = [], 0
 while idle < 20:
@@ -58,7 +61,9 @@ def test_two_connections_never_claim_the_same_message_on_sqlite(tmp_path):
 
     manage("migrate", "-v0")
     manage("shell", "-c", SEED)
-    claim_env = {**env, "CLAIM_AT": str(time.time() + 2)}  # both start claiming at once
+    barrier = tmp_path / "barrier"
+    barrier.mkdir()
+    claim_env = {**env, "BARRIER_DIR": str(barrier)}  # both start claiming at once
     claimers = [subprocess.Popen([sys.executable, "manage.py", "shell", "-c", CLAIM],
                                  cwd=BASE_DIR, env=claim_env, stdout=subprocess.PIPE, text=True)
                 for _ in range(2)]
