@@ -25,7 +25,7 @@ from zoneinfo import ZoneInfo
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.contrib.contenttypes.models import ContentType
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Model
 from django.utils import timezone
 
@@ -350,21 +350,39 @@ def _write_versions(fresh: list[tuple[Proposal, MBom, MBomVersion | None]], mapp
                 if line.substitutes_for}
     part_ids = dict(Part.objects.filter(number__in=numbers).values_list("number", "id"))
     unit_ids = dict(UnitOfMeasure.objects.values_list("code", "id"))
-    MBomLine.objects.bulk_create(
-        (MBomLine(version=version, position=line.position, part_id=part_ids[line.part],
-                  quantity=line.quantity, unrounded_quantity=line.unrounded_quantity,
-                  unit_id=unit_ids[line.unit], item_type=line.item_type,
-                  make_or_buy=line.make_or_buy, scrap_percent=line.scrap_percent,
-                  yield_percent=line.yield_percent, operation=line.operation,
-                  erp_fields=dict(line.erp_fields),
-                  reference_designators=list(line.reference_designators),
-                  substitutes_for_id=part_ids[line.substitutes_for] if line.substitutes_for
-                  else None,
-                  added_by_rule_id=line.added_by_rule, lineage=lineage_json(line.lineage))
-         for (proposal, _, _), version in zip(fresh, versions, strict=True)
-         for line in proposal.lines),
-        batch_size=LINE_BATCH_SIZE)
+    _insert_lines([
+        (version.pk, line.position, part_ids[line.part], line.quantity, line.unrounded_quantity,
+         unit_ids[line.unit], line.item_type, line.make_or_buy, line.scrap_percent,
+         line.yield_percent, line.operation, dict(line.erp_fields),
+         list(line.reference_designators),
+         part_ids[line.substitutes_for] if line.substitutes_for else None, line.added_by_rule,
+         lineage_json(line.lineage))
+        for (proposal, _, _), version in zip(fresh, versions, strict=True)
+        for line in proposal.lines])
     return versions, sum(len(proposal.lines) for proposal, _, _ in fresh)
+
+
+LINE_COLUMNS = ("version_id", "position", "part_id", "quantity", "unrounded_quantity", "unit_id",
+                "item_type", "make_or_buy", "scrap_percent", "yield_percent", "operation",
+                "erp_fields", "reference_designators", "substitutes_for_id", "added_by_rule_id",
+                "lineage")
+JSON_COLUMNS = frozenset(i for i, name in enumerate(LINE_COLUMNS)
+                         if name in ("erp_fields", "reference_designators", "lineage"))
+
+
+def _insert_lines(rows: list[tuple]) -> None:
+    """Write mBOM lines, immutable rows without signals or history: on PostgreSQL with COPY,
+    since building 50,000 INSERT parameter lists was the pipeline's largest cost
+    (docs/mbom.md), elsewhere (SQLite, the demo) with bulk_create."""
+    if connection.vendor != "postgresql":
+        MBomLine.objects.bulk_create([MBomLine(**dict(zip(LINE_COLUMNS, row, strict=True)))
+                                      for row in rows], batch_size=LINE_BATCH_SIZE)
+        return
+    sql = f"COPY {MBomLine._meta.db_table} ({', '.join(LINE_COLUMNS)}) FROM STDIN"
+    with connection.cursor() as cursor, cursor.cursor.copy(sql) as copy:
+        for row in rows:
+            copy.write_row([json.dumps(value) if i in JSON_COLUMNS else value
+                            for i, value in enumerate(row)])
 
 
 def _send(created: list[MBomVersion], fresh: list[tuple[Proposal, MBom, MBomVersion | None]],
