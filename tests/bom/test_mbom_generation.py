@@ -12,6 +12,7 @@ from django.test.utils import CaptureQueriesContext
 
 from thread.bom import generation, selectors
 from thread.bom.models import MBom, MBomLine, MBomVersion
+from thread.catalog.effectivity import plant_today
 from thread.catalog.models import PartRevision
 from thread.errors import InvalidInput, StateConflict
 from thread.flows.models import OutboundMessage
@@ -48,7 +49,7 @@ def test_generation_stores_one_versioned_mbom_per_made_assembly(product, rules):
     top = MBomVersion.objects.get(mbom__revision=product)
     assert (top.number, top.is_current, top.rule_set_version, top.root, top.line_count) == (
         1, True, rules, product, 5)  # frame, 3 screws, box; the document is excluded
-    assert top.as_of == generation.plant_today(rules.rule_set.plant)
+    assert top.as_of == plant_today(rules.rule_set.plant)
     assert top.resolved_revisions["PR-1-FR"]["label"] == "A"
     assert top.cause == rules and top.reason == "test"
     lines = {line.part.number: line for line in top.lines.select_related("part", "unit")}

@@ -21,7 +21,6 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.contrib.contenttypes.models import ContentType
@@ -30,6 +29,7 @@ from django.db.models import Model
 from django.utils import timezone
 
 from thread.catalog.choices import RevisionStatus
+from thread.catalog.effectivity import plant_today
 from thread.catalog.models import Part, PartRevision, Plant, UnitOfMeasure
 from thread.catalog.units import UnitMismatch, convert
 from thread.errors import ErrorItem, InvalidInput, StateConflict
@@ -50,11 +50,6 @@ LINE_BATCH_SIZE = 2000
 # Exact Decimal arithmetic can leave a remainder in the last of 28 digits once a yield is
 # undone (divided by 0.65, then multiplied by it): smaller differences are not mismatches.
 QUANTITY_TOLERANCE = Decimal("1e-12")
-
-
-def plant_today(plant: Plant) -> date:
-    """Today in the plant's time zone: the default `as_of` of a generation."""
-    return timezone.localdate(timezone=ZoneInfo(plant.time_zone))
 
 
 def ordering_key(plant: Plant, part_number: str) -> str:
