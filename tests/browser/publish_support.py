@@ -1,35 +1,59 @@
-"""The stand-in for "publish a rule change" in the browser scenario — the one place to replace.
-
-The mBOM publish (a published rule set regenerates each plant's mBOMs and writes an
-`mbom.published` message for the plant's ERP) is not built yet. Until it is,
-`produce_erp_messages` writes what that publish will write, the same way it will: through
-`outbound_message_write`, inside one transaction, topic `mbom.published`, ordering key
-`mbom:<plant>:<part>`. When the publish exists, replace the body of this function with the real
-thing (publish the plant's draft rule set) and keep its callers.
-"""
+"""The analyst's side of the browser scenario: products with released eBOMs, a published rule
+set for the plant, and "publish a rule change" — the real publish, whose regeneration job (run by
+the test's qcluster) writes an `mbom.published` message for each changed mBOM."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-
 from django.db import transaction
 
+from thread.bom import services as bom
+from thread.bom.generation import mbom_generate
+from thread.bom.models import MappingRule, MappingRuleSet
 from thread.catalog.models import Part, Plant
-from thread.flows.models import ExternalSystem, OutboundMessage
-from thread.flows.outbox import outbound_message_write
+from thread.catalog.selectors import revision_in_effect
 
-TOPIC = "mbom.published"
+REASON = "browser test"
 
 
-def produce_erp_messages(*, erp: ExternalSystem, plant: Plant,
-                         parts: Iterable[Part]) -> list[OutboundMessage]:
-    """One `mbom.published` message per part for the plant's ERP, in one transaction, about the
-    part and caused by the plant (the real publish names the rule-set publish as the cause)."""
+def scrap_rule(order: int, tube: str, percent: str) -> bom.RuleInput:
+    return bom.RuleInput(order=order, name=f"Saw scrap on {tube}", action="scrap",
+                         condition={"field": "part", "op": "eq", "value": tube},
+                         params={"scrap_percent": percent})
+
+
+def released_products(*, plant: Plant, tubes_by_product: dict[str, str]) -> None:
+    """Each product (a bike) released with one tube line, its rule set v1 published (saw scrap
+    3 % on each tube), and its mBOM generated. Call while the plant has no ERP yet: nothing is
+    sent for this starting point."""
+    for number, tube in tubes_by_product.items():
+        bom.ebom_push(payload={
+            "part": number, "revision": "A", "name": f"Bike {number}", "release": True,
+            "lines": [{"find_number": 10, "part": tube, "name": f"Tube {tube}",
+                       "quantity": "1250", "unit": "mm", "item_type": "component"}]},
+            actor=None, reason=REASON)
+    rule_set = bom.rule_set_create(plant=plant, name="BER rules", actor=None, reason=REASON)
+    draft = rule_set.versions.get()
+    tubes = sorted(set(tubes_by_product.values()))
+    bom.rule_set_draft_edit(version=draft, lock_version=draft.lock_version, actor=None,
+                            reason=REASON,
+                            add=[scrap_rule(10 * i, tube, "3") for i, tube in enumerate(tubes, 1)])
+    published = bom.rule_set_version_publish(version=draft, actor=None, reason=REASON)
+    for number in tubes_by_product:
+        revision = revision_in_effect(part=Part.objects.get(number=number))
+        mbom_generate(revision=revision, plant=plant, cause=published, actor=None, reason=REASON)
+
+
+def publish_scrap_change(*, plant: Plant, tube: str, percent: str, analyst) -> None:
+    """The analyst raises the saw scrap on one tube and publishes: every product using that tube
+    gets a new mBOM, sent to the plant's ERP by the regeneration job."""
+    rule_set = MappingRuleSet.objects.get(plant=plant)
     with transaction.atomic():
-        return [
-            outbound_message_write(
-                system=erp, topic=TOPIC, about=part, cause=plant,
-                payload={"plant": plant.code, "part": part.number, "lines": []},
-                ordering_key=f"mbom:{plant.code}:{part.number}")
-            for part in parts
-        ]
+        draft = bom.rule_set_draft_start(rule_set=rule_set, actor=analyst,
+                                         reason="Saw blades wear faster than planned")
+        rule = MappingRule.objects.get(version=draft, params__scrap_percent__isnull=False,
+                                       condition__value=tube)
+        bom.rule_set_draft_edit(version=draft, lock_version=draft.lock_version, actor=analyst,
+                                reason="Saw blades wear faster than planned",
+                                change={rule.pk: scrap_rule(rule.order, tube, percent)})
+        bom.rule_set_version_publish(version=draft, actor=analyst,
+                                     reason=f"Saw scrap on {tube} now {percent} %")

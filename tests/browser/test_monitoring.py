@@ -5,7 +5,8 @@ forced 400 kills a message, which is replayed once the fault is off.
 Real parts throughout: the live Django server (pytest-django's live_server) serves the admin,
 the monitor, the sandbox page and the sandbox ERP itself; a real django-q2 cluster (a
 subprocess on the test database, ORM broker) delivers through the REST connector. Nothing
-between them is simulated except the rule publish (tests/browser/publish_support.py).
+between them is simulated: the rule change is a real publish, whose regeneration job (run by the
+cluster) writes the messages (tests/browser/publish_support.py).
 
 Needs Debian's chromium at /usr/bin/chromium (or $CHROMIUM) and the playwright package; never
 `playwright install`. Without them the test skips with a loud reason, and with REQUIRE_BROWSER=1
@@ -31,12 +32,13 @@ from thread.catalog import services as catalog
 from thread.flows import services as flows
 from thread.flows.choices import OutboundStatus
 from thread.flows.models import OutboundMessage
+from thread.history import audited
 from thread.roles import setup_roles
 from thread.sandbox.choices import RequestOutcome
 from thread.sandbox.models import SandboxRequest
 
 from ..flows.outbox_support import Cluster, wait_for
-from .publish_support import produce_erp_messages
+from .publish_support import publish_scrap_change, released_products
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -121,12 +123,18 @@ def demo(transactional_db, live_server, units):
         connector_options={"paths": {"*": "{topic}"}}, connect_timeout_seconds=1,
         read_timeout_seconds=3, max_attempts=20, backoff_base_seconds=1, backoff_cap_seconds=2)
     plant = catalog.plant_create(code="BER", name="Berlin assembly", time_zone="Europe/Berlin",
-                                 actor=None, reason="browser test", erp_system=erp)
-    parts = [catalog.part_create(number=f"BK-{n}00", name=f"Bike {n}", base_unit=units["pcs"],
-                                 actor=None, reason="browser test") for n in range(1, 5)]
-    operator = get_user_model().objects.create_user("operator", password=PASSWORD, is_staff=True)
+                                 actor=None, reason="browser test")
+    # Three bikes saw tube TB-1, one saws TB-2; their mBOMs exist before the plant has an ERP.
+    released_products(plant=plant, tubes_by_product={
+        "BK-100": "TB-1", "BK-200": "TB-1", "BK-300": "TB-1", "BK-400": "TB-2"})
+    plant.erp_system = erp
+    audited(plant, None, "browser test: the plant's ERP").save()
+    users = get_user_model().objects
+    operator = users.create_user("operator", password=PASSWORD, is_staff=True)
     operator.groups.add(Group.objects.get(name="operator"))
-    return {"erp": erp, "plant": plant, "parts": parts, "url": live_server.url}
+    analyst = users.create_user("analyst", password=PASSWORD, is_staff=True)
+    analyst.groups.add(Group.objects.get(name="analyst"))
+    return {"erp": erp, "plant": plant, "analyst": analyst, "url": live_server.url}
 
 
 def reload_until(page, check: Callable[[], bool], what: str, timeout: float = 30.0) -> None:
@@ -165,7 +173,7 @@ def test_operator_sees_a_peer_outage_and_recovers_it(page, demo):
 
 
 def scenario(page, demo) -> None:
-    base, erp, plant, parts = demo["url"], demo["erp"], demo["plant"], demo["parts"]
+    base, plant, analyst = demo["url"], demo["plant"], demo["analyst"]
     page.goto(f"{base}/admin/login/?next=/admin/flows/monitor/")
     page.fill("#id_username", "operator")
     page.fill("#id_password", PASSWORD)
@@ -175,7 +183,7 @@ def scenario(page, demo) -> None:
     # The sandbox ERP goes down; a rule change is published: messages pile up.
     switch_erp(page, base, "down")
     assert "Down" in page.get_by_test_id("state-erp").inner_text()
-    produce_erp_messages(erp=erp, plant=plant, parts=parts[:3])
+    publish_scrap_change(plant=plant, tube="TB-1", percent="4", analyst=analyst)
     page.goto(f"{base}/admin/flows/monitor/")
     reload_until(page, lambda: erp_cell(page, "retrying") == "3", "3 messages retrying")
     assert (erp_cell(page, "waiting"), erp_cell(page, "delivered")) == ("3", "0")
@@ -195,14 +203,14 @@ def scenario(page, demo) -> None:
 
     # A forced 400 for the topic: the next message goes to the dead letter at once.
     switch_erp(page, base, "reject_400", topic="mbom.published")
-    produce_erp_messages(erp=erp, plant=plant, parts=parts[3:])
+    publish_scrap_change(plant=plant, tube="TB-2", percent="4", analyst=analyst)
     page.goto(f"{base}/admin/flows/monitor/")
     reload_until(page, lambda: erp_cell(page, "dead") == "1", "1 dead message")
     assert "ERP: 1 dead message needs action" in page.locator("#flow-alerts").inner_text()
     page.locator('tr[data-system="ERP"] td[data-col="dead"] a').click()
     page.locator("#message-list tbody tr a").first.click()
     assert "the peer refused the message with 400" in page.locator("#message-error").inner_text()
-    assert "Berlin assembly" in page.locator("#message-cause").inner_text()
+    assert "BER rules v3" in page.locator("#message-cause").inner_text()
     page.screenshot(path=page.screenshots / "3-dead.png", full_page=True)
     message_url = page.url
 
