@@ -62,6 +62,7 @@ INSTALLED_APPS = [
     "thread.catalog",
     "thread.bom",
     "thread.changes",
+    "thread.orders",
 ]
 
 # The sandbox plays the PLM, ERP and MES on the demo server (docs/monitoring.md). Only the demo
