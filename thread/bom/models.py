@@ -292,7 +292,7 @@ class MBomVersion(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"mBOM v{self.number} of {self.mbom_id}"
+        return f"{self.mbom} v{self.number}"
 
 
 class MBomLine(models.Model):
