@@ -15,6 +15,7 @@ api_v1 = [
     path("flows/", include("thread.flows.api.urls")),
     path("bom/", include("thread.bom.api.urls")),
     path("changes/", include("thread.changes.api.urls")),
+    path("orders/", include("thread.orders.api.urls")),
 ]
 
 urlpatterns = [

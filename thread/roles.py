@@ -35,6 +35,8 @@ ROLE_EXTRA_PERMISSIONS: dict[str, list[str]] = {
         "changes.add_changeordertype", "changes.change_changeordertype",
         "changes.add_approvalstage", "changes.change_approvalstage",
         "changes.delete_approvalstage",
+        # the change's impact on open orders: acknowledge and resolve its flags
+        "orders.change_impactflag",
     ],
     # approves the quality stage of change orders (through the stage's groups); reads the rest
     "quality": [],

@@ -1,0 +1,301 @@
+from datetime import date, datetime
+
+from django.utils.dateparse import parse_date, parse_datetime
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from thread.catalog.api.serializers import PartBriefSerializer, ReasonField
+
+from .. import services
+from ..choices import ImpactKind, ProductionOrderStatus, PurchaseOrderStatus
+from ..models import ImpactFlag, ProductionOrder, PurchaseOrder, PurchaseOrderLine
+
+QUANTITY = {"max_digits": 20, "decimal_places": 6}
+
+# --- Reading ---------------------------------------------------------------------------------
+
+
+class PurchaseOrderLineSerializer(serializers.ModelSerializer):
+    part = PartBriefSerializer(read_only=True)
+    unit = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    open_quantity = serializers.DecimalField(read_only=True, **QUANTITY)
+
+    class Meta:
+        model = PurchaseOrderLine
+        fields = ["line_number", "part", "quantity", "received_quantity", "open_quantity",
+                  "unit", "due_date", "status"]
+
+
+class PurchaseOrderSerializer(serializers.ModelSerializer):
+    system = serializers.SlugRelatedField(slug_field="name", read_only=True)
+    plant = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    lines = PurchaseOrderLineSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = PurchaseOrder
+        fields = ["id", "system", "number", "supplier", "plant", "status", "erp_status",
+                  "order_date", "lines", "created_at", "updated_at"]
+
+
+class RevisionRefSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    label = serializers.CharField()
+
+
+class VersionRefSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    number = serializers.IntegerField()
+
+
+class ProductionOrderSerializer(serializers.ModelSerializer):
+    system = serializers.SlugRelatedField(slug_field="name", read_only=True)
+    plant = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    part = PartBriefSerializer(read_only=True)
+    unit = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    revision = RevisionRefSerializer(read_only=True, allow_null=True)
+    mbom_version = VersionRefSerializer(read_only=True, allow_null=True)
+
+    class Meta:
+        model = ProductionOrder
+        fields = ["id", "system", "number", "part", "plant", "quantity", "unit",
+                  "planned_start", "planned_end", "status", "erp_status", "revision",
+                  "mbom_version", "resolved_as_of", "resolution_note", "created_at",
+                  "updated_at"]
+
+
+class OrderRefSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    number = serializers.CharField()
+
+
+class ImpactFlagSerializer(serializers.ModelSerializer):
+    change_order = OrderRefSerializer(read_only=True)
+    purchase_order = OrderRefSerializer(read_only=True, allow_null=True)
+    production_order = OrderRefSerializer(read_only=True, allow_null=True)
+    part = PartBriefSerializer(read_only=True)
+    raised_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    acknowledged_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    resolved_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+
+    class Meta:
+        model = ImpactFlag
+        fields = ["id", "change_order", "purchase_order", "production_order", "kind", "part",
+                  "summary", "details", "status", "raised_at", "raised_by", "acknowledged_at",
+                  "acknowledged_by", "acknowledge_note", "resolved_at", "resolved_by",
+                  "resolution_note"]
+
+
+# --- Pushing ---------------------------------------------------------------------------------
+
+
+class PurchaseOrderLinePushSerializer(serializers.Serializer):
+    line_number = serializers.IntegerField(min_value=1)
+    part = serializers.CharField(max_length=64, help_text="Part number.")
+    quantity = serializers.DecimalField(**QUANTITY, help_text="More than 0.")
+    unit = serializers.CharField(max_length=16, help_text="Unit code.")
+    due_date = serializers.DateField(help_text="Plant-local delivery date.")
+    received_quantity = serializers.DecimalField(required=False, default=0, **QUANTITY)
+    status = serializers.ChoiceField(choices=PurchaseOrderStatus.choices,
+                                     default=PurchaseOrderStatus.OPEN)
+
+
+class PurchaseOrderPushSerializer(serializers.Serializer):
+    number = serializers.CharField(max_length=64, help_text="The ERP's order number.")
+    supplier = serializers.CharField(max_length=200)
+    plant = serializers.CharField(max_length=16, help_text="Plant code.")
+    status = serializers.ChoiceField(choices=PurchaseOrderStatus.choices,
+                                     help_text="Thread's status; the ERP's own in erp_status.")
+    erp_status = serializers.CharField(max_length=64, required=False, allow_blank=True,
+                                       default="")
+    order_date = serializers.DateField(required=False, allow_null=True, default=None)
+    lines = PurchaseOrderLinePushSerializer(many=True, allow_empty=False)
+
+
+class PurchaseOrdersPushSerializer(serializers.Serializer):
+    orders = PurchaseOrderPushSerializer(many=True, allow_empty=False)
+    reason = ReasonField()
+
+    def to_inputs(self) -> list[services.PurchaseOrderInput]:
+        return [services.PurchaseOrderInput(
+            **{**order, "lines": [services.PurchaseOrderLineInput(**line)
+                                  for line in order["lines"]]})
+            for order in self.validated_data["orders"]]
+
+
+@extend_schema_field(OpenApiTypes.DATETIME)
+class InstantField(serializers.Field):
+    """An ISO 8601 time with its UTC offset, or a date (00:00 at the order's plant). A time
+    without an offset is passed on for the service to refuse with its pointer."""
+
+    def to_internal_value(self, data) -> datetime | date:
+        if isinstance(data, str):
+            try:
+                # A date first: parse_datetime would read "2027-01-20" as a naive midnight.
+                parsed = parse_date(data) or parse_datetime(data)
+            except ValueError:
+                parsed = None
+            if parsed is not None:
+                return parsed
+        self.fail("invalid")
+
+    default_error_messages = {"invalid": "An ISO 8601 date, or a time with its UTC offset."}
+
+
+class ProductionOrderPushSerializer(serializers.Serializer):
+    number = serializers.CharField(max_length=64, help_text="The ERP's order number.")
+    part = serializers.CharField(max_length=64, help_text="Part number.")
+    plant = serializers.CharField(max_length=16, help_text="Plant code.")
+    quantity = serializers.DecimalField(**QUANTITY, help_text="More than 0.")
+    unit = serializers.CharField(max_length=16, help_text="Unit code.")
+    planned_start = InstantField()
+    planned_end = InstantField()
+    status = serializers.ChoiceField(choices=ProductionOrderStatus.choices,
+                                     default=ProductionOrderStatus.PLANNED)
+    erp_status = serializers.CharField(max_length=64, required=False, allow_blank=True,
+                                       default="")
+
+
+class ProductionOrdersPushSerializer(serializers.Serializer):
+    orders = ProductionOrderPushSerializer(many=True, allow_empty=False)
+    reason = ReasonField()
+
+    def to_inputs(self) -> list[services.ProductionOrderInput]:
+        return [services.ProductionOrderInput(**order) for order in self.validated_data["orders"]]
+
+
+class UpsertedSerializer(serializers.Serializer):
+    id = serializers.IntegerField(source="pk")
+    number = serializers.CharField()
+
+
+class UpsertResultSerializer(serializers.Serializer):
+    created = UpsertedSerializer(many=True)
+    updated = UpsertedSerializer(many=True)
+    unchanged = UpsertedSerializer(many=True)
+
+
+class PurchaseStatusSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=PurchaseOrderStatus.choices)
+    erp_status = serializers.CharField(max_length=64, required=False, allow_blank=True,
+                                       default="")
+    reason = ReasonField()
+
+
+class ProductionStatusSerializer(PurchaseStatusSerializer):
+    status = serializers.ChoiceField(choices=ProductionOrderStatus.choices)
+
+
+class NoteSerializer(serializers.Serializer):
+    note = serializers.CharField(max_length=2000, help_text="What was done, or will be: "
+                                                            "recorded with your name.")
+
+
+# --- Impact ----------------------------------------------------------------------------------
+
+
+class AgainstSerializer(serializers.Serializer):
+    timing = serializers.ChoiceField(choices=["before", "on_or_after", "unknown"])
+    days = serializers.IntegerField(allow_null=True, help_text="After the effectivity date "
+                                                               "(negative: before).")
+
+
+class AncestorSerializer(serializers.Serializer):
+    part_id = serializers.IntegerField()
+    part = serializers.CharField()
+    depth = serializers.IntegerField()
+    top_level = serializers.BooleanField()
+    in_ebom = serializers.BooleanField()
+    plants = serializers.ListField(child=serializers.CharField())
+
+
+class WhereUsedSerializer(serializers.Serializer):
+    ancestors = AncestorSerializer(many=True)
+    top_level = serializers.ListField(child=serializers.CharField())
+    paths = serializers.ListField(child=serializers.ListField(child=serializers.CharField()))
+    path_count = serializers.IntegerField()
+    truncated = serializers.BooleanField()
+
+
+class ComponentChangeSerializer(serializers.Serializer):
+    part = serializers.CharField()
+    kind = serializers.ChoiceField(choices=ImpactKind.choices)
+    old_quantity = serializers.DecimalField(max_digits=30, decimal_places=6)
+    new_quantity = serializers.DecimalField(max_digits=30, decimal_places=6, allow_null=True)
+    unit = serializers.CharField()
+
+
+class PurchaseOrderHitSerializer(serializers.Serializer):
+    order_id = serializers.IntegerField()
+    number = serializers.CharField()
+    system = serializers.CharField()
+    supplier = serializers.CharField()
+    plant = serializers.CharField()
+    status = serializers.CharField()
+    line_number = serializers.IntegerField()
+    part = serializers.CharField()
+    kind = serializers.ChoiceField(choices=ImpactKind.choices)
+    quantity = serializers.DecimalField(**QUANTITY)
+    open_quantity = serializers.DecimalField(**QUANTITY)
+    unit = serializers.CharField()
+    due_date = serializers.DateField()
+    against = AgainstSerializer()
+    summary = serializers.CharField()
+
+
+class ProductionOrderHitSerializer(serializers.Serializer):
+    order_id = serializers.IntegerField()
+    number = serializers.CharField()
+    system = serializers.CharField()
+    plant = serializers.CharField()
+    status = serializers.CharField()
+    part = serializers.CharField()
+    kind = serializers.ChoiceField(choices=ImpactKind.choices)
+    quantity = serializers.DecimalField(**QUANTITY)
+    unit = serializers.CharField()
+    planned_start = serializers.DateTimeField()
+    planned_end = serializers.DateTimeField()
+    start_date = serializers.DateField(help_text="The planned start's plant-local date.")
+    against = AgainstSerializer()
+    revision = serializers.CharField(allow_null=True, help_text="As the order resolves now.")
+    mbom_version_id = serializers.IntegerField(allow_null=True)
+    summary = serializers.CharField()
+
+
+class MBomHitSerializer(serializers.Serializer):
+    plant = serializers.CharField()
+    part = serializers.CharField()
+    revision = serializers.CharField()
+    version_id = serializers.IntegerField()
+    version_number = serializers.IntegerField()
+    via = serializers.ListField(child=serializers.CharField(),
+                                help_text="Parts on the way built into it; empty: the changed "
+                                          "revision's own mBOM.")
+
+
+class ItemImpactSerializer(serializers.Serializer):
+    item_id = serializers.IntegerField()
+    part = serializers.CharField()
+    kind = serializers.CharField()
+    from_revision = serializers.CharField(allow_null=True)
+    to_revision = serializers.CharField(allow_null=True)
+    effectivity = serializers.CharField()
+    effective_from = serializers.DateField(allow_null=True)
+    components = ComponentChangeSerializer(many=True)
+    where_used = WhereUsedSerializer()
+    purchase_orders = PurchaseOrderHitSerializer(many=True)
+    production_orders = ProductionOrderHitSerializer(many=True)
+    mboms = MBomHitSerializer(many=True)
+
+
+class ImpactSerializer(serializers.Serializer):
+    change_order_id = serializers.IntegerField()
+    number = serializers.CharField()
+    status = serializers.CharField()
+    computed_at = serializers.DateTimeField()
+    items = ItemImpactSerializer(many=True)
+
+
+class ImpactQuerySerializer(serializers.Serializer):
+    change_order = serializers.CharField(help_text="The change order's id or number.")
+
