@@ -126,10 +126,11 @@ def test_impact_flags_are_read_and_moved_by_the_erp_and_people(flagged, eco, erp
     done = erp.push(f"{IMPACT_FLAGS}{first}/acknowledge/", {"note": "Planner on it"})
     assert (done.status_code, done.json()["status"], done.json()["acknowledged_by"]) == (
         200, "acknowledged", "svc-erp-test"), done.content
-    auditor = person("auditor")
+    auditor, manager = person("auditor"), person("change manager")
+    for client in (auditor, manager):
+        client.cookies["csrftoken"] = client.csrf_token
     assert auditor.post(f"{IMPACT_FLAGS}{first}/resolve/", {"note": "x"}, format="json",
                         HTTP_X_CSRFTOKEN=auditor.csrf_token).status_code == 403
-    manager = person("change manager")
     resolved = manager.post(f"{IMPACT_FLAGS}{first}/resolve/", {"note": "Reduced"},
                             format="json", HTTP_X_CSRFTOKEN=manager.csrf_token)
     assert (resolved.status_code, resolved.json()["resolved_by"]) == (200,
