@@ -89,7 +89,7 @@ def where_used_graph(*, part_ids: Iterable[int]) -> UpwardGraph:
     part, plant = Part._meta.db_table, Plant._meta.db_table
     sql = f"""
         WITH RECURSIVE up(part_id) AS (
-            SELECT id FROM {part} WHERE id = ANY(%(start)s)
+            SELECT id FROM {part} WHERE id = ANY(%(start)s::bigint[])
             UNION
             SELECT x.parent_id FROM up CROSS JOIN {_parents_of("up")} x
         )
