@@ -126,3 +126,21 @@ def people_for_flags(roles):
     user = get_user_model().objects.create_user("carol", password="pw", is_staff=True)
     user.groups.add(Group.objects.get(name="change manager"))
     return user
+
+
+def test_the_demo_shows_eco_1001_hitting_the_motor_order_and_the_bike_production(db):
+    from thread.changes.models import ChangeOrder
+    from thread.demo.seed import seed_demo
+
+    seed_demo()
+    assert seed_demo().created == {}
+    impact = change_order_impact(change_order=ChangeOrder.objects.get(number="ECO-1001"))
+    [item] = impact.items
+    assert (item.part, item.where_used.top_level) == ("MT-500", ("BK-100",))
+    assert [(h.number, h.line_number, h.part, h.against.days) for h in item.purchase_orders] == [
+        ("4500012345", 10, "MT-510", -7), ("4500012345", 20, "MT-510", 21)]
+    assert [(h.number, h.part, h.kind, h.against.days, h.revision)
+            for h in item.production_orders] == [
+        ("1000456", "BK-100", "parent_assembly", 5, "B")]
+    assert {(m.plant, m.part) for m in item.mboms} == {
+        ("BER", "BK-100"), ("BER", "MT-500"), ("CLT", "BK-100"), ("CLT", "MT-500")}

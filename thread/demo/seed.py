@@ -22,6 +22,7 @@ from thread.roles import setup_roles
 
 from .change_orders import seed_change_orders
 from .mapping_rules import RULE_SETS
+from .orders import seed_orders
 from .product import PARTS, structure
 
 REASON = "Demo data"
@@ -69,6 +70,7 @@ def seed_demo() -> SeedReport:
         _rule_sets(admin, report)
         _mboms(admin, report)
         _change_orders(report)
+        _orders(report)
     return report
 
 
@@ -211,4 +213,11 @@ def _mboms(actor, report: SeedReport) -> None:
 def _change_orders(report: SeedReport) -> None:
     """Change order types with their approval stages, and ECO-1001 in review."""
     for what, count in seed_change_orders().items():
+        report.created[what] = report.created.get(what, 0) + count
+
+
+def _orders(report: SeedReport) -> None:
+    """The ERP's open orders that ECO-1001 hits: a motor purchase order, an e-bike production
+    order (thread.demo.orders)."""
+    for what, count in seed_orders().items():
         report.created[what] = report.created.get(what, 0) + count
