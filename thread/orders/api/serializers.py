@@ -38,12 +38,12 @@ class PurchaseOrderSerializer(serializers.ModelSerializer):
                   "order_date", "lines", "created_at", "updated_at"]
 
 
-class RevisionRefSerializer(serializers.Serializer):
+class ResolvedRevisionSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     label = serializers.CharField()
 
 
-class VersionRefSerializer(serializers.Serializer):
+class ResolvedMBomVersionSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     number = serializers.IntegerField()
 
@@ -53,8 +53,8 @@ class ProductionOrderSerializer(serializers.ModelSerializer):
     plant = serializers.SlugRelatedField(slug_field="code", read_only=True)
     part = PartBriefSerializer(read_only=True)
     unit = serializers.SlugRelatedField(slug_field="code", read_only=True)
-    revision = RevisionRefSerializer(read_only=True, allow_null=True)
-    mbom_version = VersionRefSerializer(read_only=True, allow_null=True)
+    revision = ResolvedRevisionSerializer(read_only=True, allow_null=True)
+    mbom_version = ResolvedMBomVersionSerializer(read_only=True, allow_null=True)
 
     class Meta:
         model = ProductionOrder
