@@ -6,7 +6,10 @@ input, a sentence) and whether it is invalid input or a conflict with the curren
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+
+from django.db import transaction
 
 
 @dataclass(frozen=True)
@@ -51,3 +54,14 @@ class StateConflict(DomainError):
 def invalid(pointer: str, code: str, detail: str) -> InvalidInput:
     """One-line helper for the common single-field refusal."""
     return InvalidInput(detail, [ErrorItem(pointer=pointer, code=code, detail=detail)])
+
+
+def settle(exc: BaseException) -> None:
+    """Run what a failed operation asked to record once its transaction has rolled back (a note
+    that must survive the rollback, set as `exc.after_rollback`) — as soon as no transaction
+    is open any more, so the note is never rolled back with the work it describes. Callers that
+    wrap services in a transaction of their own (the idempotent API) call this after theirs."""
+    note: Callable[[], None] | None = getattr(exc, "after_rollback", None)
+    if note is not None and not transaction.get_connection().in_atomic_block:
+        exc.after_rollback = None
+        note()

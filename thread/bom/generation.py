@@ -18,7 +18,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -255,11 +255,22 @@ def published_version_for(plant: Plant) -> MappingRuleSetVersion:
     return version
 
 
+@dataclass(frozen=True)
+class ReleaseNote:
+    """What the mBOM messages of a change-order release carry: the change order and its
+    effectivity, and `not_before` for an ERP that cannot hold future effectivity (the message
+    then waits in the outbox until the first effective day begins at the plant)."""
+
+    change_order: str
+    effectivity: dict[str, Any]
+    not_before: datetime | None = None
+
+
 def mbom_generate(
     *, revision: PartRevision, plant: Plant, cause: Model | None,
     actor: AbstractBaseUser | None, reason: str,
     rule_set_version: MappingRuleSetVersion | None = None, as_of: date | None = None,
-    correlation_id: str = "",
+    correlation_id: str = "", release: ReleaseNote | None = None,
 ) -> GenerationResult:
     """Generate and store the mBOMs of `revision` (a released product) and of every made
     assembly beneath it at `plant`, with `rule_set_version` (default: the plant's published
@@ -301,7 +312,7 @@ def mbom_generate(
             else:
                 fresh.append((proposal, mbom, current))
         created, line_count = _write_versions(fresh, mapped, cause, user, reason)
-        messages = _send(created, fresh, mapped, cause, correlation_id)
+        messages = _send(created, fresh, mapped, cause, correlation_id, release)
     return GenerationResult(
         revision=revision, plant=plant, rule_set_version=rule_set_version, as_of=mapped.as_of,
         created=created, unchanged=unchanged, messages=messages,
@@ -381,7 +392,8 @@ def _insert_lines(rows: list[tuple]) -> None:
 
 
 def _send(created: list[MBomVersion], fresh: list[tuple[Proposal, MBom, MBomVersion | None]],
-          mapped: Mapped, cause: Model | None, correlation_id: str) -> list[OutboundMessage]:
+          mapped: Mapped, cause: Model | None, correlation_id: str,
+          release: ReleaseNote | None = None) -> list[OutboundMessage]:
     erp = mapped.plant.erp_system
     if erp is None:
         return []
@@ -389,10 +401,13 @@ def _send(created: list[MBomVersion], fresh: list[tuple[Proposal, MBom, MBomVers
     for version, (proposal, _, current) in zip(created, fresh, strict=True):
         if current is not None and current.content_hash == proposal.content_hash:
             continue  # nothing the ERP holds changed
+        payload = mbom_payload(version, proposal, mapped)
+        if release is not None:
+            payload["change_order"] = {"number": release.change_order, **release.effectivity}
         messages.append(outbound_message_write(
-            system=erp, topic=TOPIC, payload=mbom_payload(version, proposal, mapped),
+            system=erp, topic=TOPIC, payload=payload,
             about=version, cause=cause, ordering_key=ordering_key(mapped.plant, proposal.part),
-            correlation_id=correlation_id))
+            correlation_id=correlation_id, not_before=release.not_before if release else None))
     return messages
 
 

@@ -64,4 +64,5 @@ class ChangeOrderEventKind(models.TextChoices):
     APPROVED_IN_PLM = "approved_in_plm", "Approved in the PLM"
     REJECTED = "rejected", "Rejected (back to draft)"
     RELEASED = "released", "Released"
+    RELEASE_FAILED = "release_failed", "Release failed (nothing changed)"
     CANCELLED = "cancelled", "Cancelled"

@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser, Group
@@ -19,7 +20,7 @@ from thread.catalog import services as catalog
 from thread.catalog.choices import MakeOrBuy, RevisionStatus
 from thread.catalog.effectivity import EffectivityInput
 from thread.catalog.models import Part, PartRevision, RevisionEffectivity
-from thread.errors import DomainError, ErrorItem, InvalidInput, StateConflict, invalid
+from thread.errors import DomainError, ErrorItem, InvalidInput, StateConflict, invalid, settle
 from thread.flows.choices import SystemKind
 from thread.flows.models import ExternalSystem, InboundMessage
 from thread.history import audited, require_reason
@@ -46,6 +47,7 @@ from .models import (
     ChangeOrderType,
     PlmSettings,
 )
+from .release import propagate_release
 
 CHANGE_ORDER_FIELDS = ("title", "description", "change_reason", "priority", "change_type")
 DISPOSITION_FIELDS = ("stock_disposition", "wip_disposition", "open_orders_disposition")
@@ -324,16 +326,38 @@ def change_order_release(*, change_order: ChangeOrder, actor: AbstractBaseUser |
     the effectivity, outbound messages to each plant's ERP, impact flags) belongs in this
     transaction too, after `_release_revisions`."""
     reason = require_reason(reason)
-    with transaction.atomic():
-        change_order = _lock(change_order)
-        _require_status(change_order, [ChangeOrderStatus.APPROVED], "released")
-        items = list(selectors.affected_items(change_order=change_order))
-        _refuse_if_stale(items)
-        details = _release_revisions(change_order, items, actor, reason)
-        now = timezone.now()
-        _move(change_order, ChangeOrderStatus.RELEASED, ChangeOrderEventKind.RELEASED, actor,
-              reason, details=details, released_at=now, released_by=_user(actor))
+    try:
+        with transaction.atomic():
+            change_order = _lock(change_order)
+            _require_status(change_order, [ChangeOrderStatus.APPROVED], "released")
+            items = list(selectors.affected_items(change_order=change_order))
+            _refuse_if_stale(items)
+            try:
+                details = _release_revisions(change_order, items, actor, reason)
+                details |= propagate_release(change_order=change_order, items=items,
+                                             actor=actor, reason=reason)
+            except Exception as exc:
+                # Nothing of the release may stay, but the change order keeps why it failed:
+                # written once this transaction (and any caller's) has rolled back.
+                exc.after_rollback = partial(_record_release_failure, change_order.pk, actor,
+                                             reason, exc)
+                raise
+            now = timezone.now()
+            _move(change_order, ChangeOrderStatus.RELEASED, ChangeOrderEventKind.RELEASED, actor,
+                  reason, details=details, released_at=now, released_by=_user(actor))
+    except Exception as exc:
+        settle(exc)
+        raise
     return change_order
+
+
+def _record_release_failure(change_order_id: int, actor, reason: str, exc: Exception) -> None:
+    detail = str(exc) if isinstance(exc, DomainError) else f"unexpected error: {exc!r}"
+    with transaction.atomic():
+        change_order = ChangeOrder.objects.get(pk=change_order_id)
+        _event(change_order, ChangeOrderEventKind.RELEASE_FAILED, actor, reason,
+               from_status=change_order.status, to_status=change_order.status,
+               details={"error": detail[:2000]})
 
 
 def change_order_cancel(*, change_order: ChangeOrder, actor: AbstractBaseUser | None,

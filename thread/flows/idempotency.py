@@ -34,6 +34,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from thread.api.problems import PROBLEM_CONTENT_TYPE, problem_exception_handler, problem_response
+from thread.errors import settle
 
 from .choices import InboundStatus
 from .models import InboundMessage
@@ -175,6 +176,7 @@ def run_idempotent(view, request: Request, handler: Callable[[], Response],
             else:
                 _finish(message, response, InboundStatus.ACCEPTED)
     except Exception as exc:
+        settle(exc)
         response = problem_exception_handler(exc, {"view": view, "request": request})
         if response is None:
             _finish(message, problem_response("server-error", "Unexpected error; nothing was "
