@@ -18,7 +18,8 @@ from thread.changes.choices import ChangeOrderEventKind, ChangeOrderStatus
 from thread.changes.models import ChangeOrder
 from thread.demo.seed import seed_demo
 from thread.errors import InvalidInput
-from thread.flows.models import OutboundMessage
+from thread.flows import services as flows
+from thread.flows.models import ExternalSystem, OutboundMessage
 from thread.orders.choices import ImpactFlagStatus
 from thread.orders.models import ImpactFlag, ProductionOrder
 
@@ -44,8 +45,15 @@ def counts() -> dict[str, int]:
             "released": PartRevision.objects.filter(status="released").count()}
 
 
-def test_release_regenerates_sends_with_effectivity_and_flags_open_orders(db):
+@pytest.mark.parametrize("erp_holds_effectivity", [False, True])
+def test_release_regenerates_sends_with_effectivity_and_flags_open_orders(
+        db, erp_holds_effectivity):
     eco, manager = approved_eco_1001()
+    erp = ExternalSystem.objects.get(kind="erp")
+    flows.system_delivery_configure(
+        system=erp, actor=manager, reason="test",
+        connector_options={"paths": {"*": "{topic}"},
+                           "holds_future_effectivity": erp_holds_effectivity})
     services.change_order_release(change_order=eco, actor=manager, reason=REASON)
 
     eco.refresh_from_db()
@@ -60,8 +68,8 @@ def test_release_regenerates_sends_with_effectivity_and_flags_open_orders(db):
         assert set(version.lines.values_list("part__number", flat=True)) >= {"MT-511"}
         assert "MT-510" not in set(version.lines.values_list("part__number", flat=True))
     # One message per plant for the changed drive unit, caused by the ECO, naming it and its
-    # effectivity, and held until 15 January begins at that plant (the ERP cannot hold
-    # future effectivity).
+    # effectivity; for an ERP that cannot hold future effectivity, held until 15 January
+    # begins at that plant.
     messages = OutboundMessage.objects.filter(ordering_key__startswith="mbom:",
                                               ordering_key__endswith=":MT-500")
     sent = {m.ordering_key: m for m in messages if m.cause == eco}
@@ -71,7 +79,8 @@ def test_release_regenerates_sends_with_effectivity_and_flags_open_orders(db):
         message = sent[key]
         assert message.payload["change_order"] == {
             "number": "ECO-1001", "effectivity": "date", "effective_from": "2027-01-15"}
-        assert message.not_before == datetime(2027, 1, 15, tzinfo=ZoneInfo(zone))
+        assert message.not_before == (None if erp_holds_effectivity else
+                                      datetime(2027, 1, 15, tzinfo=ZoneInfo(zone)))
         assert message.correlation_id == "ECO-1001"
     # The open MT-510 purchase order and the BK-100 production order are flagged, open.
     flags = ImpactFlag.objects.filter(change_order=eco)

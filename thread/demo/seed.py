@@ -117,7 +117,11 @@ def sandbox_delivery_settings(kind: str) -> dict:
     return {
         "connector": "rest",
         "base_url": f"{settings.THREAD_SANDBOX_BASE_URL.rstrip('/')}/{kind}/",
-        "connector_options": {"paths": {"*": "{topic}"}},
+        # The sandbox ERP stores a BOM with the date it becomes valid, so a change order's
+        # mBOMs reach it at release; for an ERP without BOM effectivity (Odoo, ERPNext) Thread
+        # holds them in the outbox until the first effective day (thread/changes/release.py).
+        "connector_options": {"paths": {"*": "{topic}"},
+                              **({"holds_future_effectivity": True} if kind == "erp" else {})},
         "connect_timeout_seconds": 2.0, "read_timeout_seconds": 5.0,
         "max_attempts": 20, "backoff_base_seconds": 2.0, "backoff_cap_seconds": 30.0,
     }
