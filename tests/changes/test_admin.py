@@ -86,6 +86,9 @@ def test_the_page_shows_the_story_and_the_diff(draft_eco, people, django_assert_
     assert "MT-511" in diff and "find_number: 20 → 25" in diff and "quantity: 3 → 4" in diff
     assert 'class="diff-added"' in body and 'class="diff-removed"' in body
     assert "Submit for review" not in body  # an auditor changes nothing
+    impact = client.get(f"/admin/orders/impactflag/impact/{draft_eco.pk}/")
+    assert f'href="/admin/orders/impactflag/impact/{draft_eco.pk}/"' in body
+    assert impact.status_code == 200 and draft_eco.number in impact.content.decode()
 
 
 def test_list_actions_take_the_reason(draft_eco, people):
