@@ -13,7 +13,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 from simple_history.admin import SimpleHistoryAdmin
 
-from thread.admin_tools import AuditedAdmin, ReadOnlyInline
+from thread.admin_tools import AuditedAdmin, ReadOnlyAdminMixin, ReadOnlyInline
 from thread.catalog.models import Part, PartRevision, Plant
 from thread.catalog.selectors import revision_in_effect
 from thread.errors import DomainError, ErrorItem
@@ -666,15 +666,8 @@ def _unchanged(lines: list[LineData]):
     return [DiffEntry("unchanged", line, line) for line in lines]
 
 
-class _ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
+class _ReadOnlyAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    pass
 
 
 class MBomVersionInline(ReadOnlyInline):

@@ -4,7 +4,13 @@ from django.contrib import admin, messages
 from django.db import models
 from django.utils.html import format_html
 
-from thread.admin_tools import AuditedAdmin, ReadOnlyInline, ReasonActionForm, action_reason
+from thread.admin_tools import (
+    AuditedAdmin,
+    ReadOnlyAdminMixin,
+    ReadOnlyInline,
+    ReasonActionForm,
+    action_reason,
+)
 from thread.errors import DomainError
 
 from . import outbox, services
@@ -79,22 +85,13 @@ class ApiKeyAdmin(AuditedAdmin):
 
 
 @admin.register(InboundMessage)
-class InboundMessageAdmin(admin.ModelAdmin):
+class InboundMessageAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["received_at", "system", "method", "path", "idempotency_key", "status",
                     "response_status", "correlation_id"]
     list_filter = ["status", "system", "method"]
     search_fields = ["idempotency_key", "correlation_id", "path"]
     list_select_related = ["system"]
     date_hierarchy = "received_at"
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 class DeliveryAttemptInline(ReadOnlyInline):
@@ -111,7 +108,7 @@ class OutboundMessageEventInline(ReadOnlyInline):
 
 
 @admin.register(OutboundMessage)
-class OutboundMessageAdmin(admin.ModelAdmin):
+class OutboundMessageAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """The outbox as operators see it: read-only rows; the actions retry, replay and cancel ask
     for a reason and go through the outbox services, which record who and why."""
 
@@ -129,15 +126,6 @@ class OutboundMessageAdmin(admin.ModelAdmin):
               "created_at", "enqueued_at", "next_attempt_at", "not_before", "lease_until",
               "delivered_at", "finished_at", "superseded_by", "last_error", "payload_pretty"]
     readonly_fields = fields
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     def has_operate_permission(self, request) -> bool:
         return request.user.has_perm("flows.operate_outboundmessage")

@@ -12,7 +12,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 from simple_history.admin import SimpleHistoryAdmin
 
-from thread.admin_tools import ReadOnlyInline, ReasonActionForm, action_reason
+from thread.admin_tools import ReadOnlyAdminMixin, ReadOnlyInline, ReasonActionForm, action_reason
 from thread.changes.models import ChangeOrder
 from thread.errors import DomainError
 
@@ -21,17 +21,8 @@ from .impact import change_order_impact
 from .models import ImpactFlag, ProductionOrder, PurchaseOrder, PurchaseOrderLine
 
 
-class _MirrorAdmin(SimpleHistoryAdmin):
+class _MirrorAdmin(ReadOnlyAdminMixin, SimpleHistoryAdmin):
     """The ERP owns these rows: people read them and their history."""
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 class PurchaseOrderLineInline(ReadOnlyInline):
