@@ -10,7 +10,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import connection
-from django.db.models import OuterRef, QuerySet, Subquery
+from django.db.models import Exists, OuterRef, QuerySet, Subquery
 
 from thread.catalog.choices import LifecycleState, RevisionStatus
 from thread.catalog.models import Part, PartRevision, PartUnitConversion, Plant, PlantPart
@@ -172,41 +172,53 @@ class ExplodedStructure:
 
 def explode(*, revision: PartRevision, as_of: date | str | None = None) -> ExplodedStructure:
     """Explode from `revision`: children resolve through `revisions_in_effect` as of `as_of`
-    (drafts included, for previews), a whole level per query batch, never a query per line."""
+    (drafts included, for previews), a whole level per query batch, never a query per line.
+    Lines are read as plain rows, not model instances: at 50,000 lines building the instances
+    cost more than everything else the mapping does (docs/mbom.md)."""
     structure = ExplodedStructure(root=revision.part.number)
     level = {revision.part_id: revision}
     seen: set[int] = set()
+    has_revisions = Exists(PartRevision.objects.filter(part_id=OuterRef("part_id")))
     while level:
         seen.update(level)
         snapshots = current_eboms(revision_ids=[r.pk for r in level.values()])
-        lines_by_ebom: dict[int, list[EBomLine]] = {}
-        for line in (ebom_lines(ebom_ids=[e.pk for e in snapshots.values()])
-                     .select_related("part__base_unit")):
-            lines_by_ebom.setdefault(line.ebom_id, []).append(line)
+        lines_by_ebom: dict[int, list[tuple]] = {}
+        for row in (EBomLine.objects.filter(ebom_id__in=[e.pk for e in snapshots.values()])
+                    .annotate(child_has_revisions=has_revisions)
+                    .order_by("ebom_id", "find_number")
+                    .values_list(*_EXPLODED_COLUMNS)):
+            lines_by_ebom.setdefault(row[1], []).append(row)
         next_parts: set[int] = set()
         for rev in level.values():
             snapshot = snapshots.get(rev.pk)
-            lines = lines_by_ebom.get(snapshot.pk, []) if snapshot else []
-            structure.assemblies[rev.part.number] = Assembly(
-                part=rev.part.number, revision=rev.label, revision_id=rev.pk,
+            rows = lines_by_ebom.get(snapshot.pk, []) if snapshot else []
+            number, label = rev.part.number, rev.label
+            structure.assemblies[number] = Assembly(
+                part=number, revision=label, revision_id=rev.pk,
                 revision_status=rev.status, revision_attributes=rev.attributes,
                 ebom_id=snapshot.pk if snapshot else None,
                 ebom_number=snapshot.number if snapshot else None,
-                lines=tuple(_exploded(line, rev) for line in lines))
-            next_parts.update(line.part_id for line in lines)
+                lines=tuple(ExplodedLine(
+                    line_id, ebom_id, number, label, find_number, part, part_name, quantity,
+                    unit, item_type, tuple(designators), attributes, category, base_unit,
+                    make_or_buy)
+                    for (line_id, ebom_id, find_number, part, part_name, quantity, unit, item_type,
+                         designators, attributes, category, base_unit, make_or_buy, _, _)
+                    in rows))
+            # Only a part with a revision can resolve to one: leaving the others out keeps the
+            # next level's query small (most lines of a large structure are bought leaves).
+            next_parts.update(row[13] for row in rows if row[14])
         level = revisions_in_effect(part_ids=next_parts - seen, as_of=as_of,
                                     include_drafts=True)
     return structure
 
 
-def _exploded(line: EBomLine, revision: PartRevision) -> ExplodedLine:
-    return ExplodedLine(
-        line_id=line.pk, ebom_id=line.ebom_id, parent_part=revision.part.number,
-        parent_revision=revision.label, find_number=line.find_number, part=line.part.number,
-        part_name=line.part.name, quantity=line.quantity, unit=line.unit.code,
-        item_type=line.item_type, reference_designators=tuple(line.reference_designators),
-        attributes=line.attributes, category=line.part.category,
-        base_unit=line.part.base_unit.code, make_or_buy=line.part.make_or_buy)
+# What `explode` reads per line: ExplodedLine's own columns, then the child part's id and
+# whether it has any revision.
+_EXPLODED_COLUMNS = ("id", "ebom_id", "find_number", "part__number", "part__name", "quantity",
+                     "unit__code", "item_type", "reference_designators", "attributes",
+                     "part__category", "part__base_unit__code", "part__make_or_buy", "part_id",
+                     "child_has_revisions")
 
 
 # --- Mapping rule sets ------------------------------------------------------------------------
@@ -265,21 +277,23 @@ def plant_context(*, plant: Plant, part_numbers: Iterable[str]) -> engine.PlantC
     unit table, the plant's data for the parts, their cross-dimension conversions, and the
     parts themselves as `known_parts` (obsolete parts are not known: a rule may no longer name
     them)."""
-    numbers = set(part_numbers)
+    numbers = list(set(part_numbers))
+    # Plain rows, not model instances (a 50,000-line product names ~25,000 parts).
     plant_parts = {
-        pp.part.number: engine.PlantPartData(active=pp.active, make_or_buy=pp.make_or_buy,
-                                             unit=pp.unit.code if pp.unit else None)
-        for pp in PlantPart.objects.filter(plant=plant, part__number__in=numbers)
-        .select_related("part", "unit")}
+        number: engine.PlantPartData(active=active, make_or_buy=make_or_buy, unit=unit)
+        for number, active, make_or_buy, unit in PlantPart.objects.filter(
+            plant=plant, part__number__in=numbers).order_by().values_list(
+            "part__number", "active", "make_or_buy", "unit__code")}
     conversions: dict[str, list[PartConversion]] = {}
-    for conversion in (PartUnitConversion.objects.filter(part__number__in=numbers)
-                       .select_related("part", "from_unit", "to_unit")):
-        conversions.setdefault(conversion.part.number, []).append(PartConversion(
-            conversion.from_unit.code, conversion.to_unit.code, conversion.factor))
-    known = {part.number: engine.KnownPart(base_unit=part.base_unit.code, category=part.category,
-                                           make_or_buy=part.make_or_buy)
-             for part in Part.objects.filter(number__in=numbers)
-             .exclude(lifecycle_state=LifecycleState.OBSOLETE).select_related("base_unit")}
+    for number, from_unit, to_unit, factor in (
+            PartUnitConversion.objects.filter(part__number__in=numbers).order_by("id")
+            .values_list("part__number", "from_unit__code", "to_unit__code", "factor")):
+        conversions.setdefault(number, []).append(PartConversion(from_unit, to_unit, factor))
+    known = {number: engine.KnownPart(base_unit=base_unit, category=category,
+                                      make_or_buy=make_or_buy)
+             for number, base_unit, category, make_or_buy in Part.objects.filter(
+                 number__in=numbers).exclude(lifecycle_state=LifecycleState.OBSOLETE)
+             .values_list("number", "base_unit__code", "category", "make_or_buy")}
     return engine.PlantContext(plant=plant.code, units=unit_table(), part_conversions=conversions,
                                plant_parts=plant_parts, known_parts=known)
 
