@@ -24,7 +24,7 @@ from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.contrib.contenttypes.models import ContentType
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import Model
 from django.utils import timezone
 
@@ -39,6 +39,7 @@ from thread.history import require_reason
 
 from . import engine, selectors
 from .choices import VersionStatus
+from .copy import insert_rows
 from .engine.rules import SUBSTITUTE
 from .engine.serialise import decimal_text
 from .engine.types import MAKE
@@ -356,7 +357,7 @@ def _write_versions(fresh: list[tuple[Proposal, MBom, MBomVersion | None]], mapp
                 if line.substitutes_for}
     part_ids = dict(Part.objects.filter(number__in=numbers).values_list("number", "id"))
     unit_ids = dict(UnitOfMeasure.objects.values_list("code", "id"))
-    _insert_lines([
+    insert_rows(MBomLine, LINE_COLUMNS, (
         (version.pk, line.position, part_ids[line.part], line.quantity, line.unrounded_quantity,
          unit_ids[line.unit], line.item_type, line.make_or_buy, line.scrap_percent,
          line.yield_percent, line.operation, dict(line.erp_fields),
@@ -364,7 +365,7 @@ def _write_versions(fresh: list[tuple[Proposal, MBom, MBomVersion | None]], mapp
          part_ids[line.substitutes_for] if line.substitutes_for else None, line.added_by_rule,
          lineage_json(line.lineage))
         for (proposal, _, _), version in zip(fresh, versions, strict=True)
-        for line in proposal.lines])
+        for line in proposal.lines), batch_size=LINE_BATCH_SIZE)
     return versions, sum(len(proposal.lines) for proposal, _, _ in fresh)
 
 
@@ -372,23 +373,6 @@ LINE_COLUMNS = ("version_id", "position", "part_id", "quantity", "unrounded_quan
                 "item_type", "make_or_buy", "scrap_percent", "yield_percent", "operation",
                 "erp_fields", "reference_designators", "substitutes_for_id", "added_by_rule_id",
                 "lineage")
-JSON_COLUMNS = frozenset(i for i, name in enumerate(LINE_COLUMNS)
-                         if name in ("erp_fields", "reference_designators", "lineage"))
-
-
-def _insert_lines(rows: list[tuple]) -> None:
-    """Write mBOM lines, immutable rows without signals or history: on PostgreSQL with COPY,
-    since building 50,000 INSERT parameter lists was the pipeline's largest cost
-    (docs/mbom.md), elsewhere (SQLite, the demo) with bulk_create."""
-    if connection.vendor != "postgresql":
-        MBomLine.objects.bulk_create([MBomLine(**dict(zip(LINE_COLUMNS, row, strict=True)))
-                                      for row in rows], batch_size=LINE_BATCH_SIZE)
-        return
-    sql = f"COPY {MBomLine._meta.db_table} ({', '.join(LINE_COLUMNS)}) FROM STDIN"
-    with connection.cursor() as cursor, cursor.cursor.copy(sql) as copy:
-        for row in rows:
-            copy.write_row([json.dumps(value) if i in JSON_COLUMNS else value
-                            for i, value in enumerate(row)])
 
 
 def _send(created: list[MBomVersion], fresh: list[tuple[Proposal, MBom, MBomVersion | None]],

@@ -27,6 +27,7 @@ from thread.history import audited, require_reason
 
 from . import engine, regeneration, selectors
 from .choices import OPEN_STATUSES, PUBLISHED_STATUSES, RuleSetEventKind, VersionStatus
+from .copy import insert_rows
 from .engine import RuleError
 from .ingest import ParsedPush, parse_push
 from .models import (
@@ -40,6 +41,8 @@ from .models import (
 from .planning import PushPlan, plan_push
 
 LINE_BATCH_SIZE = 2000
+EBOM_LINE_COLUMNS = ("ebom_id", "find_number", "part_id", "quantity", "unit_id",
+                     "reference_designators", "item_type", "attributes")
 
 
 @dataclass(frozen=True)
@@ -133,14 +136,12 @@ def _write_snapshots(plan: PushPlan, unit_ids: Mapping[str, int], user, reason: 
              reason=reason, inbound_message=inbound_message, line_count=len(t.assembly.lines),
              fingerprint=t.assembly.fingerprint)
         for t in targets])
-    EBomLine.objects.bulk_create(
-        [EBomLine(ebom=snapshot, find_number=line.find_number, part=plan.parts[line.part],
-                  quantity=line.quantity, unit_id=unit_ids[line.unit],
-                  reference_designators=list(line.reference_designators),
-                  item_type=line.item_type, attributes=line.attributes)
-         for target, snapshot in zip(targets, snapshots, strict=True)
-         for line in target.assembly.lines],
-        batch_size=LINE_BATCH_SIZE)
+    part_ids = {number: part.pk for number, part in plan.parts.items()}
+    insert_rows(EBomLine, EBOM_LINE_COLUMNS, (
+        (snapshot.pk, line.find_number, part_ids[line.part], line.quantity, unit_ids[line.unit],
+         list(line.reference_designators), line.item_type, line.attributes)
+        for target, snapshot in zip(targets, snapshots, strict=True)
+        for line in target.assembly.lines), batch_size=LINE_BATCH_SIZE)
     return snapshots
 
 
