@@ -220,3 +220,17 @@ def test_a_person_needs_the_release_right_to_release(person, units, example):
     assert response.status_code == 403
     assert analyst.post(EBOMS, example, format="json", HTTP_IDEMPOTENCY_KEY="a2",
                         **headers).status_code == 201
+
+
+def test_each_new_part_has_one_creation_history_row_with_its_fields(plm, units, example):
+    plm.push(EBOMS, example, key="first")
+    services.ebom_push(payload={"part": "SOLO-1", "lines": [
+        {"find_number": 1, "part": "SOLO-2", "quantity": "1", "unit": "pcs",
+         "item_type": "component"}]}, actor=None, reason="script")
+    fields = [f.attname for f in Part._meta.fields]
+    for part in Part.objects.all():
+        (row,) = part.history.all()
+        assert row.history_type == "+"
+        assert [getattr(row, name) for name in fields] == [getattr(part, name) for name in fields]
+    solo = Part.objects.get(number="SOLO-2").history.get()
+    assert (solo.history_user, solo.history_change_reason) == (None, "script")

@@ -12,8 +12,8 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import transaction
-from django.db.models import Max
+from django.db import connection, transaction
+from django.db.models import Max, Model
 from django.utils import timezone
 from simple_history.utils import bulk_create_with_history
 
@@ -102,12 +102,37 @@ def _parse(payload: Any, units: Mapping[str, Unit]) -> ParsedPush:
 def _create_parts(plan: PushPlan, unit_ids: Mapping[str, int], user, reason: str) -> list[Part]:
     if not plan.new_parts:
         return []
-    created = bulk_create_with_history(
-        [Part(number=p.number, name=p.name, base_unit_id=unit_ids[p.base_unit],
-              make_or_buy=p.make_or_buy) for p in plan.new_parts],
-        Part, batch_size=LINE_BATCH_SIZE, default_user=user, default_change_reason=reason)
+    parts = [Part(number=p.number, name=p.name, base_unit_id=unit_ids[p.base_unit],
+                  make_or_buy=p.make_or_buy) for p in plan.new_parts]
+    if connection.vendor == "postgresql":
+        created = Part.objects.bulk_create(parts, batch_size=LINE_BATCH_SIZE)
+        _created_history(Part, created, user, reason)
+    else:
+        created = bulk_create_with_history(parts, Part, batch_size=LINE_BATCH_SIZE,
+                                           default_user=user, default_change_reason=reason)
     plan.parts.update({p.number: p for p in created})
     return created
+
+
+def _created_history(model: type[Model], created: list[Model], user, reason: str) -> None:
+    """The "+" history rows of rows just created, copied from them inside the database: what
+    `bulk_create_with_history` writes (tracked fields, user, reason, one time for all), without
+    building a second model instance per row in Python, which at 25,000 new parts of a push
+    cost as much as creating the parts themselves."""
+    if not getattr(settings, "SIMPLE_HISTORY_ENABLED", True) or not created:
+        return
+    history = model.history.model
+    # As simple-history does: without a user given, the request's (HistoryRequestMiddleware).
+    user = user or history.get_default_history_user(created[0])
+    tracked = [field.column for field in history.tracked_fields]
+    columns = ", ".join(tracked)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {history._meta.db_table} ({columns}, history_date, "
+            f"history_change_reason, history_type, history_user_id) "
+            f"SELECT {columns}, %s, %s, '+', %s FROM {model._meta.db_table} WHERE id = ANY(%s)",
+            [timezone.now(), reason, user.pk if user is not None else None,
+             [row.pk for row in created]])
 
 
 def _create_revisions(plan: PushPlan, user, reason: str) -> list[PartRevision]:
