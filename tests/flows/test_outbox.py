@@ -97,6 +97,61 @@ def test_newest_message_per_object_and_topic_supersedes_the_unsent_ones(erp_peer
         OutboundEventKind.SUPERSEDED, OutboundStatus.PENDING, f"superseded by message #{new.pk}")
 
 
+def _state(messages):
+    """What a write leaves, comparable between single and bulk writes (ids mapped to their
+    position in the list)."""
+    position = {m.pk: i for i, m in enumerate(messages)}
+    rows = []
+    for m in messages:
+        m.refresh_from_db()
+        events = [(e.kind, e.from_status, e.to_status,
+                   e.reason.replace(f"#{m.superseded_by_id}", f"#{position.get(m.superseded_by_id)}"))
+                  for e in OutboundMessageEvent.objects.filter(message=m)]
+        rows.append((m.topic, m.ordering_key, m.payload, m.status,
+                     position.get(m.superseded_by_id), m.finished_at is not None, m.not_before,
+                     m.correlation_id if m.correlation_id == "req" else bool(m.correlation_id),
+                     events))
+    return rows
+
+
+def test_bulk_write_leaves_what_the_same_single_writes_leave(erp_peer, about,
+                                                            django_assert_max_num_queries):
+    later = timezone.now() + timedelta(days=1)
+    batch = [("mbom.version", "k:A", {"v": 2}, ""), ("routing", "k:A", {"v": 1}, "req"),
+             ("mbom.version", "k:B", {"v": 1}, ""), ("mbom.version", "k:A", {"v": 3}, "req")]
+    results = []
+    for bulk in (False, True):
+        OutboundMessage.objects.all().delete()
+        old = [write(erp_peer.system, about, key="k:A", payload={"v": 1}),
+               write(erp_peer.system, about, key="k:C", payload={"v": 1})]
+        with transaction.atomic():
+            if bulk:
+                with django_assert_max_num_queries(6):
+                    new = outbox.outbound_messages_write(system=erp_peer.system, messages=[
+                        outbox.NewOutboundMessage(topic=t, payload=p, about=about, cause=None,
+                                                  ordering_key=k, correlation_id=c,
+                                                  not_before=later) for t, k, p, c in batch])
+            else:
+                new = [outbox.outbound_message_write(
+                    system=erp_peer.system, topic=t, payload=p, about=about, cause=None,
+                    ordering_key=k, correlation_id=c, not_before=later) for t, k, p, c in batch]
+        # The test's own transaction never commits: the drain it would enqueue is still pending.
+        (trigger,) = [f for _, f, _ in transaction.get_connection().run_on_commit
+                      if isinstance(f, outbox._DrainTrigger)]
+        assert trigger.message_ids[-len(new):] == [m.pk for m in new]
+        results.append(_state(old + new))
+    assert results[0] == results[1]
+    assert results[1][0][3:5] == (OutboundStatus.SUPERSEDED, 2)  # by the first new k:A message
+
+
+def test_bulk_write_checks_like_the_single_write(erp_peer, about):
+    with transaction.atomic(), pytest.raises(InvalidInput):
+        outbox.outbound_messages_write(system=erp_peer.system, messages=[
+            outbox.NewOutboundMessage(topic=" ", payload={}, about=about, cause=None,
+                                      ordering_key="k")])
+    assert not OutboundMessage.objects.exists()
+
+
 def test_drain_delivers_through_the_rest_connector(erp_peer, about, httpserver):
     httpserver.expect_request("/erp/in/mbom.version", method="POST").respond_with_json({}, 201)
     message = write(erp_peer.system, about, payload={"qty": "2.5"}, correlation_id="c-1")

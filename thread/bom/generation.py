@@ -34,7 +34,7 @@ from thread.catalog.models import Part, PartRevision, Plant, UnitOfMeasure
 from thread.catalog.units import UnitMismatch, convert
 from thread.errors import ErrorItem, InvalidInput, StateConflict
 from thread.flows.models import OutboundMessage
-from thread.flows.outbox import outbound_message_write
+from thread.flows.outbox import NewOutboundMessage, outbound_messages_write
 from thread.history import require_reason
 
 from . import engine, selectors
@@ -388,11 +388,11 @@ def _send(created: list[MBomVersion], fresh: list[tuple[Proposal, MBom, MBomVers
         payload = mbom_payload(version, proposal, mapped)
         if release is not None:
             payload["change_order"] = {"number": release.change_order, **release.effectivity}
-        messages.append(outbound_message_write(
-            system=erp, topic=TOPIC, payload=payload,
-            about=version, cause=cause, ordering_key=ordering_key(mapped.plant, proposal.part),
-            correlation_id=correlation_id, not_before=release.not_before if release else None))
-    return messages
+        messages.append(NewOutboundMessage(
+            topic=TOPIC, payload=payload, about=version, cause=cause,
+            ordering_key=ordering_key(mapped.plant, proposal.part), correlation_id=correlation_id,
+            not_before=release.not_before if release else None))
+    return outbound_messages_write(system=erp, messages=messages)
 
 
 def mbom_payload(version: MBomVersion, proposal: Proposal, mapped: Mapped) -> dict[str, Any]:

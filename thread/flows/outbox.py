@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -112,6 +113,93 @@ def _supersede_older(message: OutboundMessage, now: datetime) -> None:
                              reason=f"superseded by message #{message.pk}")
         for pk, status in older
     ])
+
+
+@dataclass(frozen=True)
+class NewOutboundMessage:
+    """One message for `outbound_messages_write`: the arguments of `outbound_message_write`."""
+
+    topic: str
+    payload: Any
+    about: Model
+    cause: Model | None
+    ordering_key: str
+    correlation_id: str = ""
+    not_before: datetime | None = None
+
+
+def outbound_messages_write(*, system: ExternalSystem,
+                            messages: Sequence[NewOutboundMessage]) -> list[OutboundMessage]:
+    """`outbound_message_write` for many messages to one system, in a constant number of
+    queries (a generation can write hundreds): the same checks, ordering-key locks (taken in
+    key order), superseding and one drain, with the result the same calls in this order would
+    leave — a later message in `messages` supersedes an earlier one for the same key and
+    topic."""
+    if not transaction.get_connection().in_atomic_block:
+        raise transaction.TransactionManagementError(
+            "outbound_messages_write must run inside the transaction of the change it reports")
+    if not messages:
+        return []
+    now = timezone.now()
+    rows = []
+    for given in messages:
+        topic, ordering_key = given.topic.strip(), given.ordering_key.strip()
+        if not topic or len(topic) > 100:
+            raise invalid("/topic", "invalid", "topic must be 1 to 100 characters")
+        if not ordering_key or len(ordering_key) > 200:
+            raise invalid("/ordering_key", "invalid", "ordering_key must be 1 to 200 characters")
+        about_type, about_id = _content_type_and_id(given.about, "/about")
+        cause_type, cause_id = (_content_type_and_id(given.cause, "/cause")
+                                if given.cause is not None else (None, ""))
+        rows.append(OutboundMessage(
+            system=system, topic=topic, about_type=about_type, about_id=about_id,
+            cause_type=cause_type, cause_id=cause_id, payload=given.payload,
+            idempotency_key=f"thread-{uuid.uuid4()}", ordering_key=ordering_key,
+            correlation_id=(given.correlation_id or uuid.uuid4().hex)[:100],
+            status=OutboundStatus.PENDING, created_at=now, enqueued_at=now, next_attempt_at=now,
+            not_before=given.not_before))
+    keys = sorted({row.ordering_key for row in rows})
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(hashtextextended(key, 0)) FROM "
+                           "(SELECT %s || k AS key FROM unnest(%s::text[]) AS k ORDER BY k) AS keys",
+                           [f"outbox:{system.pk}:", keys])
+    created = OutboundMessage.objects.bulk_create(rows)
+    _supersede_older_many(system, keys, created, now)
+    schedule_drain([message.pk for message in created])
+    return created
+
+
+def _supersede_older_many(system: ExternalSystem, keys: list[str],
+                          created: list[OutboundMessage], now: datetime) -> None:
+    """`_supersede_older` for each of `created` in turn: waiting messages written before the
+    batch go to the first new one of their key and topic, each new one to the next."""
+    first: dict[tuple[str, str], OutboundMessage] = {}
+    previous: dict[tuple[str, str], OutboundMessage] = {}
+    superseded: list[tuple[int, str, OutboundMessage]] = []  # id, status, by
+    for message in created:
+        group = (message.ordering_key, message.topic)
+        if group in first:
+            superseded.append((previous[group].pk, OutboundStatus.PENDING, message))
+        first.setdefault(group, message)
+        previous[group] = message
+    older = (OutboundMessage.objects.select_for_update()
+             .filter(system_id=system.pk, ordering_key__in=keys, status__in=OUTBOUND_WAITING,
+                     id__lt=created[0].pk)
+             .values_list("id", "status", "ordering_key", "topic"))
+    superseded += [(pk, status, first[(key, topic)]) for pk, status, key, topic in older
+                   if (key, topic) in first]
+    if not superseded:
+        return
+    OutboundMessage.objects.bulk_update(
+        [OutboundMessage(pk=pk, status=OutboundStatus.SUPERSEDED, superseded_by=message,
+                         finished_at=now) for pk, _, message in superseded],
+        ["status", "superseded_by", "finished_at"])
+    OutboundMessageEvent.objects.bulk_create([
+        OutboundMessageEvent(message_id=pk, at=now, kind=OutboundEventKind.SUPERSEDED,
+                             from_status=status, to_status=OutboundStatus.SUPERSEDED,
+                             reason=f"superseded by message #{message.pk}")
+        for pk, status, message in superseded])
 
 
 class _DrainTrigger:
