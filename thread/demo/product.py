@@ -246,12 +246,89 @@ def _drive_unit() -> dict:
     ])
 
 
+# --- Electronics: two controller boards, the long tail of reference designators ---------------
+RESISTORS = ["10R", "22R", "47R", "100R", "220R", "470R", "1K", "2K2", "4K7", "10K", "22K", "47K",
+             "100K", "220K", "470K", "1M"]
+CAPACITORS = ["10P", "22P", "100P", "1N", "10N", "100N", "1U", "4U7", "10U", "22U"]
+for value in RESISTORS:
+    _part(f"R-0603-{value}", f"Resistor 0603 {value} 1 %", "electronic component")
+for value in CAPACITORS:
+    _part(f"C-0603-{value}", f"Capacitor 0603 {value} X7R", "electronic component")
+for number, name in [
+    ("IC-100", "Microcontroller 32-bit 64 kB"), ("IC-110", "LDO regulator 3.3 V"),
+    ("IC-120", "CAN transceiver"), ("IC-130", "LED driver 1.5 A"), ("IC-140", "EEPROM 64 kbit"),
+    ("IC-150", "Fuel gauge 10S"), ("D-200", "TVS diode 40 V"), ("D-210", "Schottky diode 3 A"),
+    ("Q-220", "MOSFET N 60 V"), ("Y-230", "Crystal 8 MHz"), ("L-240", "Inductor 10 uH"),
+    ("LD-250", "LED white 0603"), ("LD-260", "LED red 0603"), ("TS-270", "Tactile switch"),
+    ("J-280", "Board connector 4-pin"), ("J-290", "Board connector 6-pin"),
+    ("PB-300", "Bare board light controller"), ("PB-310", "Bare board charge indicator"),
+    ("HS-320", "Light controller housing"), ("PT-330", "Potting compound"),
+]:
+    _part(number, name, "consumable" if number == "PT-330" else "electronic component",
+          "kg" if number == "PT-330" else "pcs")
+_part("LT-300", "Light controller unit", "electronics", make=True)
+_part("PC-310", "Light controller board", "electronics", make=True)
+_part("PC-320", "Charge indicator board", "electronics", make=True)
+_part("LT-360", "Rear light module", "electronics", make=True)
+_part("PC-315", "Rear light board", "electronics", make=True)
+_part("PB-305", "Bare board rear light", "electronic component")
+_part("LN-365", "Rear light lens red", "accessory")
+
+
+def _designators(prefix: str, start: int, count: int) -> list[str]:
+    return [f"{prefix}{n}" for n in range(start, start + count)]
+
+
+def _board(find: int, number: str, bare_board: str, fitted: list[tuple[str, str, int]]) -> dict:
+    """A printed circuit board: one line per component part, its quantity the number of
+    reference designators it fills."""
+    lines = [_line(10, bare_board, "1")]
+    counters: dict[str, int] = {}
+    for offset, (part, prefix, count) in enumerate(fitted, start=2):
+        start = counters.get(prefix, 1)
+        counters[prefix] = start + count
+        lines.append(_line(offset * 10, part, str(count),
+                           reference_designators=_designators(prefix, start, count)))
+    return _line(find, number, "1", lines=lines)
+
+
+def _light_controller() -> dict:
+    fitted = [(f"R-0603-{v}", "R", 1 + i % 4) for i, v in enumerate(RESISTORS)]
+    fitted += [(f"C-0603-{v}", "C", 1 + i % 3) for i, v in enumerate(CAPACITORS)]
+    fitted += [("IC-100", "U", 1), ("IC-110", "U", 1), ("IC-120", "U", 1), ("IC-130", "U", 2),
+               ("IC-140", "U", 1), ("D-200", "D", 2), ("D-210", "D", 1), ("Q-220", "Q", 4),
+               ("Y-230", "Y", 1), ("L-240", "L", 2), ("LD-250", "LED", 2), ("J-280", "J", 2),
+               ("J-290", "J", 1)]
+    rear = [(f"R-0603-{v}", "R", 2) for v in RESISTORS[2:12]]
+    rear += [(f"C-0603-{v}", "C", 1) for v in CAPACITORS[4:9]]
+    rear += [("IC-130", "U", 1), ("D-200", "D", 1), ("Q-220", "Q", 1), ("LD-260", "LED", 12),
+             ("J-280", "J", 1)]
+    return _line(240, "LT-300", "1", lines=[
+        _board(10, "PC-310", "PB-300", fitted),
+        _line(15, "LT-360", "1", lines=[
+            _board(10, "PC-315", "PB-305", rear), _line(20, "LN-365", "1"),
+            _line(30, "PT-330", "0.01", "kg", "bulk"), screws(40, 3, 8, 2)]),
+        _line(20, "HS-320", "1"), _line(30, "PT-330", "0.04", "kg", "bulk"),
+        _line(40, "CB-411", "450", "mm"), _line(50, "CN-984", "2"), _line(55, "CT-984", "8"),
+        screws(60, 3, 10, 4),
+    ])
+
+
+def _charge_indicator() -> dict:
+    fitted = [(f"R-0603-{v}", "R", 1 + i % 2) for i, v in enumerate(RESISTORS[4:14])]
+    fitted += [(f"C-0603-{v}", "C", 2) for v in CAPACITORS[3:8]]
+    fitted += [("IC-100", "U", 1), ("IC-110", "U", 1), ("IC-150", "U", 1), ("LD-250", "LED", 4),
+               ("LD-260", "LED", 1), ("TS-270", "S", 1), ("J-280", "J", 1)]
+    return _board(90, "PC-320", "PB-310", fitted)
+
+
 def _battery() -> dict:
     return _line(50, "BT-900", "1", lines=[
         _line(10, "BT-910", "40", attributes={"chemistry": "NMC", "capacity_ah": "5"}),
         _line(20, "BT-920", "1"), _line(30, "BT-930", "1"), _line(40, "BT-940", "1"),
         _line(50, "BT-950", "4"), _line(60, "BT-960", "2400", "mm"),
         _line(70, "CN-986", "1"), _line(75, "CT-986", "6"), screws(80, 3, 8, 12),
+        _charge_indicator(),
     ])
 
 
@@ -309,5 +386,6 @@ def structure() -> dict:
             _line(210, "DOC-1", "1", item_type="document"),
             _line(220, "DOC-5", "1", item_type="document"),
             _line(230, "DOC-6", "1", item_type="document"),
+            _light_controller(),
         ],
     }
