@@ -139,3 +139,22 @@ def test_problem_types_are_documented(client, db):
     response = client.get("/problems/idempotency-key-reused")
     assert response.status_code == 200
     assert b"Idempotency-Key was used with another request" in response.content
+
+
+def test_a_revision_shows_its_effectivity(plm, units):
+    from datetime import date
+
+    from thread.catalog.models import RevisionEffectivity
+    from thread.history import audited
+
+    part = services.part_create(number="MT-1", name="Motor", base_unit=units["pcs"], actor=None,
+                                reason="t")
+    plain = services.revision_create(part=part, label="A", actor=None, reason="t")
+    dated = services.revision_create(part=part, label="B", actor=None, reason="t")
+    audited(RevisionEffectivity(revision=dated, kind="date", effective_from=date(2027, 1, 15)),
+            None, "t").save()
+    by_label = {r["label"]: r for r in plm.get(REVISIONS, {"part": "MT-1"}).json()["results"]}
+    assert by_label["A"]["effectivity"] is None
+    assert by_label["B"]["effectivity"] == {"kind": "date", "effective_from": "2027-01-15",
+                                            "serial_from": "", "serial_to": "", "lot": ""}
+    assert plain.pk == by_label["A"]["id"]

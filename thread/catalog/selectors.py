@@ -22,7 +22,7 @@ IN_EFFECT_STATUSES = [RevisionStatus.RELEASED, RevisionStatus.SUPERSEDED]
 
 
 def revisions_list() -> QuerySet[PartRevision]:
-    return PartRevision.objects.select_related("part", "released_by")
+    return PartRevision.objects.select_related("part", "released_by", "effectivity")
 
 
 def plants_list() -> QuerySet[Plant]:

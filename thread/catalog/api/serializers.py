@@ -1,7 +1,7 @@
 from rest_framework import serializers
 
 from ..choices import LifecycleState, MakeOrBuy
-from ..models import Part, PartRevision, Plant, UnitOfMeasure
+from ..models import Part, PartRevision, Plant, RevisionEffectivity, UnitOfMeasure
 from ..validators import PART_NUMBER_MAX_LENGTH, REVISION_LABEL_PATTERN, part_number_problem
 
 
@@ -52,14 +52,23 @@ class PartPushSerializer(serializers.Serializer):
         return value
 
 
+class RevisionEffectivitySerializer(serializers.ModelSerializer):
+    class Meta:
+        model = RevisionEffectivity
+        fields = ["kind", "effective_from", "serial_from", "serial_to", "lot"]
+
+
 class PartRevisionSerializer(serializers.ModelSerializer):
     part = PartBriefSerializer(read_only=True)
     released_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    effectivity = RevisionEffectivitySerializer(
+        read_only=True, allow_null=True,
+        help_text="When this revision applies (set by its change order); null: from its release.")
 
     class Meta:
         model = PartRevision
         fields = ["id", "part", "label", "status", "description", "attributes", "created_at",
-                  "released_at", "released_by"]
+                  "released_at", "released_by", "effectivity"]
 
 
 class PartRevisionPushSerializer(serializers.Serializer):
