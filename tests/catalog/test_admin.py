@@ -64,6 +64,7 @@ def test_a_released_revision_is_read_only_in_the_admin(admin_client_logged, unit
     page = admin_client_logged.get(f"/admin/catalog/partrevision/{revision.pk}/change/")
     assert page.status_code == 200
     assert b'name="description"' not in page.content
+    assert b"from its release (no change order set one)" in page.content
     admin_client_logged.post(f"/admin/catalog/partrevision/{revision.pk}/change/",
                              {"description": "changed", "reason": "sneaky"})
     assert PartRevision.objects.get().description == "first"

@@ -12,6 +12,7 @@ from .models import (
     PartUnitConversion,
     Plant,
     PlantPart,
+    RevisionEffectivity,
     UnitOfMeasure,
 )
 
@@ -66,8 +67,13 @@ class PartRevisionAdmin(AuditedAdmin):
     autocomplete_fields = ["part"]
     actions = ["release_selected"]
 
+    @admin.display(description="effectivity")
+    def effectivity_shown(self, obj) -> str:
+        effectivity = RevisionEffectivity.objects.filter(revision=obj).first() if obj.pk else None
+        return effectivity.describe() if effectivity else "from its release (no change order set one)"
+
     def get_readonly_fields(self, request, obj=None):
-        always = ["status", "released_at", "released_by"]
+        always = ["status", "released_at", "released_by", "effectivity_shown"]
         if obj is None:
             return always
         if obj.is_frozen:  # a released revision is shown, never edited
