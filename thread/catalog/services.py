@@ -21,7 +21,6 @@ from .models import (
     PartRevision,
     PartUnitConversion,
     Plant,
-    PlantPart,
     UnitOfMeasure,
 )
 
@@ -229,21 +228,6 @@ def plant_create(
                       mes_system=mes_system)
         _save(plant, actor, reason)
     return plant
-
-
-def plant_part_set(
-    *, plant: Plant, part: Part, actor: AbstractBaseUser | None, reason: str,
-    active: bool = True, make_or_buy: str = "", unit: UnitOfMeasure | None = None,
-) -> PlantPart:
-    with transaction.atomic():
-        plant_part = PlantPart.objects.select_for_update().filter(plant=plant, part=part).first()
-        plant_part = plant_part or PlantPart(plant=plant, part=part)
-        if (plant_part.pk and plant_part.active == active and plant_part.make_or_buy ==
-                make_or_buy and plant_part.unit_id == (unit.pk if unit else None)):
-            return plant_part
-        plant_part.active, plant_part.make_or_buy, plant_part.unit = active, make_or_buy, unit
-        _save(plant_part, actor, reason)
-    return plant_part
 
 
 def cross_reference_set(

@@ -29,7 +29,6 @@ from .models import (
     Approval,
     ApprovalStage,
     ChangeOrder,
-    ChangeOrderEvent,
     ChangeOrderType,
     PlmSettings,
 )
@@ -45,10 +44,6 @@ def change_orders_list() -> QuerySet[ChangeOrder]:
                 Prefetch("affected_items",
                          queryset=AffectedItem.objects.select_related(*ITEM_RELATED)),
                 Prefetch("approvals", queryset=Approval.objects.select_related("approver"))))
-
-
-def change_order_events(*, change_order: ChangeOrder) -> QuerySet[ChangeOrderEvent]:
-    return change_order.events.select_related("actor").order_by("at", "id")
 
 
 def change_order_types_list() -> QuerySet[ChangeOrderType]:
