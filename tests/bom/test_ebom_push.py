@@ -215,11 +215,14 @@ def test_a_person_needs_the_release_right_to_release(person, units, example):
     analyst = person("analyst")
     analyst.cookies["csrftoken"] = analyst.csrf_token
     headers = {"HTTP_X_CSRFTOKEN": analyst.csrf_token}
+    before = db_state()
     response = analyst.post(EBOMS, {**example, "release": True}, format="json",
                             HTTP_IDEMPOTENCY_KEY="a1", **headers)
     assert response.status_code == 403
+    assert db_state() == before
     assert analyst.post(EBOMS, example, format="json", HTTP_IDEMPOTENCY_KEY="a2",
                         **headers).status_code == 201
+    assert set(PartRevision.objects.values_list("status", flat=True)) == {RevisionStatus.DRAFT}
 
 
 def test_each_new_part_has_one_creation_history_row_with_its_fields(plm, units, example):

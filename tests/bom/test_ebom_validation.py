@@ -3,6 +3,7 @@
 import pytest
 from django.test import override_settings
 
+from thread.bom.models import EBomLine
 from thread.catalog import services as catalog
 
 from ..conftest import problem
@@ -85,6 +86,8 @@ def test_a_part_conversion_makes_another_dimension_acceptable(plm, units, exampl
                                 factor="0.6", actor=None, reason="weight per metre")
     example["lines"][0]["lines"][0]["unit"] = "g"
     assert plm.push(EBOMS, example).status_code == 201
+    # The line is stored as stated (in grams), not refused and not silently rewritten.
+    assert EBomLine.objects.get(ebom__is_current=True, part=tube).unit.code == "g"
 
 
 def test_a_new_part_keeps_the_dimension_of_its_first_line(plm, units, example):
