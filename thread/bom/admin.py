@@ -407,12 +407,9 @@ class DraftVersionForm(forms.ModelForm):
         # The admin's change view runs in one transaction: the row lock taken here holds until
         # the save, so nobody can save in between the check and the write.
         current = (MappingRuleSetVersion.objects.select_for_update(of=("self",))
-                   .select_related("updated_by").get(pk=self.instance.pk))
-        if current.status != VersionStatus.DRAFT:
-            raise forms.ValidationError(
-                f"This version is now {current.get_status_display().lower()}; it can no longer "
-                "be edited. Reload the page.")
-        refusal = services.draft_lock_refusal(current, cleaned.get("lock_version"))
+                   .select_related("rule_set__plant", "updated_by").get(pk=self.instance.pk))
+        refusal = services.draft_edit_refusal(version=current,
+                                              lock_version=cleaned.get("lock_version"))
         if refusal is not None:
             raise forms.ValidationError(refusal.detail)
         return cleaned

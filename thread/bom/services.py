@@ -299,6 +299,18 @@ def draft_lock_refusal(version: MappingRuleSetVersion, lock_version: int) -> Sta
     return StateConflict(detail, [ErrorItem("/lock_version", "stale", detail)])
 
 
+def draft_edit_refusal(*, version: MappingRuleSetVersion,
+                       lock_version: int) -> StateConflict | None:
+    """The refusal of a save of this draft based on `lock_version` (no longer a draft, or saved
+    since), or None if it may go ahead. Forms ask it so they can show the refusal next to the
+    fields; `rule_set_draft_edit` raises it."""
+    try:
+        _require_editable(version)
+    except StateConflict as refusal:
+        return refusal
+    return draft_lock_refusal(version, lock_version)
+
+
 def rule_set_draft_edit(
     *, version: MappingRuleSetVersion, lock_version: int, actor: AbstractBaseUser | None,
     reason: str, notes: str | None = None, add: Sequence[RuleInput] = (),
@@ -314,8 +326,7 @@ def rule_set_draft_edit(
     delete = set(delete)
     with transaction.atomic():
         version = _lock(version)
-        _require_editable(version)
-        refusal = draft_lock_refusal(version, lock_version)
+        refusal = draft_edit_refusal(version=version, lock_version=lock_version)
         if refusal is not None:
             raise refusal
         existing = {rule.pk: rule for rule in MappingRule.objects.filter(version=version)}
