@@ -75,6 +75,13 @@ def test_the_explosion_of_an_unknown_part_is_404(plm, units):
     assert plm.get("/api/v1/bom/explosion/", {"part": "NOPE"}).status_code == 404
 
 
+def test_the_explosion_of_a_named_revision_and_of_one_that_does_not_exist(plm, pushed):
+    body = plm.get("/api/v1/bom/explosion/", {"part": "FR-200", "revision": "C"}).json()
+    assert (body["part"], body["revision"], [line["part"] for line in body["lines"]]) == (
+        "FR-200", "C", ["TB-310"])
+    assert plm.get("/api/v1/bom/explosion/", {"part": "FR-200", "revision": "Z"}).status_code == 404
+
+
 def test_the_demo_seeds_its_ebom_through_the_service(db):
     seed_demo()
     top = PartRevision.objects.get(part__number="BK-100", label="B")

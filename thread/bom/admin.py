@@ -14,8 +14,7 @@ from django.utils.html import format_html, format_html_join
 from simple_history.admin import SimpleHistoryAdmin
 
 from thread.admin_tools import AuditedAdmin, ReadOnlyAdminMixin, ReadOnlyInline
-from thread.catalog.models import Part, PartRevision, Plant
-from thread.catalog.selectors import revision_in_effect
+from thread.catalog.models import Part, Plant
 from thread.errors import DomainError, ErrorItem
 
 from . import generation, selectors, services
@@ -693,14 +692,9 @@ class PreviewForm(forms.Form):
         data = super().clean()
         if self.errors:
             return data
-        revisions = PartRevision.objects.select_related("part__base_unit").filter(
-            part__number=data["part"])
-        if data.get("revision"):
-            revision = revisions.filter(label=data["revision"]).first()
-        else:
-            part = Part.objects.filter(number=data["part"]).first()
-            revision = part and revision_in_effect(part=part, as_of=data.get("as_of"),
-                                                   include_drafts=True)
+        part = Part.objects.filter(number=data["part"]).first()
+        revision = part and selectors.revision_to_show(part=part, label=data.get("revision"),
+                                                       as_of=data.get("as_of"))
         if revision is None:
             raise forms.ValidationError("No such part revision.")
         data["part_revision"] = revision

@@ -14,7 +14,7 @@ from django.db.models import Exists, OuterRef, QuerySet, Subquery
 
 from thread.catalog.choices import LifecycleState, RevisionStatus
 from thread.catalog.models import Part, PartRevision, PartUnitConversion, Plant, PlantPart
-from thread.catalog.selectors import revisions_in_effect, unit_table
+from thread.catalog.selectors import revision_in_effect, revisions_in_effect, unit_table
 from thread.catalog.units import PartConversion
 
 from . import engine
@@ -168,6 +168,17 @@ class ExplodedStructure:
                 return
             if child is not None and line.part not in ancestors:  # cycle guard
                 stack.append((iter(child.lines), level + 1, here, (*ancestors, line.part)))
+
+
+def revision_to_show(*, part: Part, label: str | None = None,
+                     as_of: date | None = None) -> PartRevision | None:
+    """The revision an explosion, preview or check is about: the one labelled `label` if given,
+    else the one in effect `as_of`, a draft where nothing is released (previews are how people
+    and the PLM look at drafts)."""
+    if label:
+        return (PartRevision.objects.select_related("part__base_unit")
+                .filter(part=part, label=label).first())
+    return revision_in_effect(part=part, as_of=as_of, include_drafts=True)
 
 
 def explode(*, revision: PartRevision, as_of: date | str | None = None) -> ExplodedStructure:

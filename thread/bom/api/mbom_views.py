@@ -5,7 +5,6 @@ GETs with query parameters (cacheable, no Idempotency-Key needed)."""
 
 from __future__ import annotations
 
-from django.http import Http404
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
 from rest_framework import viewsets
@@ -14,13 +13,12 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from thread.catalog.models import Part, PartRevision, Plant
-from thread.catalog.selectors import revision_in_effect
 
 from .. import generation, selectors
 from ..filtersets import MBomFilterSet, MBomVersionFilterSet
 from ..models import MappingRuleSetVersion
 from . import mbom_serializers as s
-from .views import READERS
+from .views import READERS, revision_or_404
 
 
 class MBomViewSet(viewsets.ReadOnlyModelViewSet):
@@ -75,13 +73,7 @@ def _target(params) -> tuple[PartRevision, Plant, MappingRuleSetVersion | None]:
     lookup = {"pk": params["part_id"]} if "part_id" in params else {"number": params["part"]}
     part = get_object_or_404(Part, **lookup)
     plant = get_object_or_404(Plant.objects.select_related("erp_system"), code=params["plant"])
-    if "revision" in params:
-        revision = get_object_or_404(PartRevision.objects.select_related("part__base_unit"),
-                                     part=part, label=params["revision"])
-    else:
-        revision = revision_in_effect(part=part, as_of=params.get("as_of"), include_drafts=True)
-        if revision is None:
-            raise Http404(f"{part.number} has no revision.")
+    revision = revision_or_404(part, label=params.get("revision"), as_of=params.get("as_of"))
     version = None
     if "rule_set_version" in params:
         version = get_object_or_404(selectors.rule_set_versions_list(),

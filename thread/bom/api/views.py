@@ -9,7 +9,6 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from thread.catalog.models import Part, PartRevision
-from thread.catalog.selectors import revision_in_effect
 from thread.flows.choices import SystemKind
 from thread.flows.idempotency import idempotent
 from thread.flows.permissions import calling_system
@@ -72,6 +71,14 @@ class EBomViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
                         status=status.HTTP_201_CREATED if result.changed else status.HTTP_200_OK)
 
 
+def revision_or_404(part: Part, *, label: str | None = None, as_of=None) -> PartRevision:
+    revision = selectors.revision_to_show(part=part, label=label, as_of=as_of)
+    if revision is None:
+        raise Http404(f"{part.number} has no revision {label}." if label
+                      else f"{part.number} has no revision.")
+    return revision
+
+
 class ExplosionView(APIView):
     """The multi-level structure of a part revision, every occurrence depth-first. Children
     resolve to their revision in effect (drafts where nothing is released, for previews)."""
@@ -88,12 +95,7 @@ class ExplosionView(APIView):
         lookup = {"pk": params["part_id"]} if "part_id" in params else {
             "number": params.get("part", "")}
         part = get_object_or_404(Part, **lookup)
-        if "revision" in params:
-            revision = get_object_or_404(PartRevision, part=part, label=params["revision"])
-        else:
-            revision = revision_in_effect(part=part, include_drafts=True)
-            if revision is None:
-                raise Http404(f"{part.number} has no revision.")
+        revision = revision_or_404(part, label=params.get("revision"))
         structure = selectors.explode(revision=revision)
         limit = settings.THREAD_MAX_EBOM_LINES
         occurrences = list(structure.walk(limit=limit + 1))
