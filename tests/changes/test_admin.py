@@ -3,10 +3,14 @@ stage by stage with reasons, see the diffs, list actions, and pinned query count
 
 from __future__ import annotations
 
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from thread.changes import services
-from thread.changes.models import ChangeOrder
+from thread.changes.choices import ChangeOrderEventKind
+from thread.changes.models import ChangeOrder, ChangeOrderEvent
 
 from .conftest import stage
 
@@ -117,3 +121,18 @@ def test_the_change_list_costs_the_same_for_many(draft_eco, design_change, peopl
                                      actor=people["carol"], reason="r")
     with django_assert_num_queries(10):
         assert client.get("/admin/changes/changeorder/").status_code == 200
+
+
+def test_the_change_order_page_costs_the_same_for_many_events(draft_eco, people,
+                                                              django_assert_num_queries):
+    client = login(people["eve"])
+    client.get(page(draft_eco))  # warm the session and the content types
+    with CaptureQueriesContext(connection) as few:
+        assert client.get(page(draft_eco)).status_code == 200
+    ChangeOrderEvent.objects.bulk_create(
+        ChangeOrderEvent(change_order=draft_eco, kind=ChangeOrderEventKind.UPDATED,
+                         actor=people["carol"], at=timezone.now(), reason=f"Edit {n}")
+        for n in range(5))
+    with django_assert_num_queries(len(few.captured_queries)):
+        response = client.get(page(draft_eco))
+    assert all(f"Edit {n}" in response.content.decode() for n in range(5))

@@ -79,7 +79,8 @@ class EventInline(ReadOnlyInline):
     verbose_name_plural = "events (who did what, when and why)"
 
     def get_queryset(self, request):
-        return super().get_queryset(request).select_related("actor")
+        # Each row shows the event's str(), which names its change order.
+        return super().get_queryset(request).select_related("actor", "change_order")
 
 
 INFO_FIELDS = ["status", "review_round", "requested_by", "requester_name", "source_system",
