@@ -1,6 +1,7 @@
 from datetime import timedelta
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.utils import timezone
 
 from thread.catalog.models import Part
@@ -115,3 +116,22 @@ def test_create_system_command_prints_a_working_key(db, units, capsys):
     raw_key = capsys.readouterr().out.strip().splitlines()[-1]
     client = SystemClient(None, raw_key)
     assert client.get(PARTS).status_code == 200
+
+
+def test_revoking_in_the_admin_counts_only_keys_it_revoked(plm, erp, client):
+    operator = get_user_model().objects.create_superuser("ops", "ops@example.com", "pw")
+    client.force_login(operator)
+    leaked = ApiKey.objects.get(system=plm.system)
+    services.api_key_revoke(api_key=leaked, actor=None, reason="leaked")
+    first_revocation = ApiKey.objects.get(pk=leaked.pk).revoked_at
+    erp_key = ApiKey.objects.get(system=erp.system)
+
+    response = client.post("/admin/flows/apikey/", {
+        "action": "revoke", "_selected_action": [leaked.pk, erp_key.pk], "reason": "rotation"},
+        follow=True)
+
+    assert [str(m) for m in response.context["messages"]] == ["1 key(s) revoked."]
+    assert ApiKey.objects.get(pk=leaked.pk).revoked_at == first_revocation
+    erp_key.refresh_from_db()
+    assert (erp_key.revoked_by, erp_key.history.first().history_change_reason) == (
+        operator, "rotation")

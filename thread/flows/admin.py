@@ -79,9 +79,13 @@ class ApiKeyAdmin(AuditedAdmin):
     @admin.action(description="Revoke selected keys")
     def revoke(self, request, queryset):
         reason = action_reason(request, f"Revoked in the admin by {request.user}")
+        revoked = 0
         for api_key in queryset.select_related("system"):
+            # The service leaves a key revoked before as it was (its first revocation stands):
+            # the message counts only the keys this action revoked.
+            revoked += api_key.revoked_at is None
             services.api_key_revoke(api_key=api_key, actor=request.user, reason=reason)
-        self.message_user(request, f"{queryset.count()} key(s) revoked.", messages.SUCCESS)
+        self.message_user(request, f"{revoked} key(s) revoked.", messages.SUCCESS)
 
 
 @admin.register(InboundMessage)
