@@ -9,7 +9,8 @@ import pytest
 from django.utils import timezone
 
 from thread.bom import services
-from thread.bom.models import MappingRule, MappingRuleSetVersion
+from thread.bom.choices import RuleSetEventKind
+from thread.bom.models import MappingRule, MappingRuleSetEvent, MappingRuleSetVersion
 from thread.catalog import services as catalog
 
 from .test_rule_support import *  # noqa: F403 (fixtures)
@@ -195,7 +196,7 @@ def test_draft_page_query_count_is_pinned(rule_set, alice, count, django_assert_
     draft = draft_of(rule_set)
     _rules(draft, count)
     client = login(alice)
-    with django_assert_num_queries(12):
+    with django_assert_num_queries(9):
         response = client.get(page(draft))
     assert response.status_code == 200
     assert f"rule {count - 1}" in response.content.decode()
@@ -228,3 +229,24 @@ def test_changelist_query_counts_are_pinned(units, alice, plants, django_assert_
         assert client.get("/admin/bom/mappingruleset/").status_code == 200
     with django_assert_num_queries(9):
         assert client.get("/admin/bom/mappingrulesetversion/").status_code == 200
+
+
+def test_a_version_page_costs_the_same_for_many_events(rule_set, alice,
+                                                       django_assert_num_queries):
+    draft = draft_of(rule_set)
+    client = login(alice)
+
+    def note(n):
+        MappingRuleSetEvent.objects.bulk_create(
+            MappingRuleSetEvent(version=draft, kind=RuleSetEventKind.DRAFT_STARTED,
+                                actor=alice, at=timezone.now(), reason=f"Note {i}")
+            for i in range(n))
+
+    note(1)
+    client.get(page(draft))  # warm the session and the content types
+    with django_assert_num_queries(9):
+        client.get(page(draft))
+    note(4)
+    with django_assert_num_queries(9):
+        response = client.get(page(draft))
+    assert all(f"Note {i}" in response.content.decode() for i in range(4))

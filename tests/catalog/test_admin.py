@@ -2,6 +2,8 @@ import re
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from thread.catalog import services
 from thread.catalog.models import Part, PartRevision
@@ -93,3 +95,26 @@ def test_issuing_a_key_in_the_admin_shows_it_once(admin_client_logged, db):
     assert system.api_keys.get().key_hash == hash_api_key(raw_key)
     page = admin_client_logged.get(f"/admin/flows/externalsystem/{system.pk}/change/")
     assert raw_key.encode() not in page.content
+
+
+def test_a_parts_page_costs_the_same_for_many_revisions(admin_client_logged, units,
+                                                       django_assert_num_queries):
+    part = services.part_create(number="BK-1", name="Bike", base_unit=units["pcs"], actor=None,
+                                reason="t")
+    services.unit_conversion_set(part=part, from_unit=units["pcs"], to_unit=units["kg"],
+                                 factor="12", actor=None, reason="weight")
+
+    def revise(label):
+        revision = services.revision_create(part=part, label=label, actor=None, reason="t")
+        services.revision_release(revision=revision, actor=admin_client_logged.user, reason="r")
+
+    revise("A")
+    url = f"/admin/catalog/part/{part.pk}/change/"
+    admin_client_logged.get(url)  # warm the session and the content types
+    with CaptureQueriesContext(connection) as one:
+        admin_client_logged.get(url)
+    for label in "BCDE":
+        revise(label)
+    with django_assert_num_queries(len(one.captured_queries)):
+        response = admin_client_logged.get(url)
+    assert response.content.decode().count("BK-1 rev ") == 5

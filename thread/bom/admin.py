@@ -391,7 +391,8 @@ class EventInline(ReadOnlyInline):
     verbose_name_plural = "events (who did what, when and why)"
 
     def get_queryset(self, request):
-        return super().get_queryset(request).select_related("actor")
+        # Each row shows str(event), which names its version's plant.
+        return super().get_queryset(request).select_related("actor", "version__rule_set__plant")
 
 
 class DraftVersionForm(forms.ModelForm):

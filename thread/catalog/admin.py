@@ -28,10 +28,17 @@ class RevisionInline(ReadOnlyInline):
     model = PartRevision
     fields = ["label", "status", "released_at", "released_by", "description"]
 
+    def get_queryset(self, request):
+        # Each row shows str(revision), which names its part.
+        return super().get_queryset(request).select_related("part", "released_by")
+
 
 class ConversionInline(ReadOnlyInline):
     model = PartUnitConversion
     fields = ["from_unit", "to_unit", "factor"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("part", "from_unit", "to_unit")
 
 
 @admin.register(Part)
