@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
+from django.contrib.auth import get_user_model
 
 from thread.bom import services as bom
 from thread.catalog import services as catalog
@@ -341,3 +342,26 @@ def test_release_of_a_removal_makes_the_revision_obsolete(design_change, drive, 
     a.refresh_from_db()
     assert a.status == "obsolete"
     assert eco.events.get(kind="released").details["obsolete"] == ["MT-520 rev A"]
+
+
+def test_approve_my_stages_walks_the_stages_that_open_and_stops_at_approval(draft_eco, people):
+    """A superuser belongs to every stage's group: one call approves Engineering, then
+    Manufacturing engineering (it opens once Engineering is approved), and stops there — the
+    change order is approved and the optional Quality stage no longer waits."""
+    root = get_user_model().objects.create_superuser("root", "root@example.com", "pw")
+    services.change_order_submit(change_order=draft_eco, actor=people["carol"], reason="review")
+    approved = services.change_order_approve_my_stages(change_order=draft_eco, actor=root,
+                                                       comment="all fine")
+    assert [s.name for s in approved] == ["Engineering", "Manufacturing engineering"]
+    draft_eco.refresh_from_db()
+    assert draft_eco.status == "approved"
+    assert list(draft_eco.approvals.values_list("stage_name", "approver__username")) == [
+        ("Engineering", "root"), ("Manufacturing engineering", "root")]
+
+
+def test_approve_my_stages_refuses_when_nothing_waits_and_writes_nothing(draft_eco, people):
+    services.change_order_submit(change_order=draft_eco, actor=people["carol"], reason="review")
+    with pytest.raises(StateConflict, match="No stage of ECO-1 waits for andy"):
+        services.change_order_approve_my_stages(change_order=draft_eco, actor=people["andy"],
+                                                comment="too early")
+    assert not draft_eco.approvals.exists()

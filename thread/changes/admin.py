@@ -226,14 +226,8 @@ class ChangeOrderAdmin(AuditedAdmin):
 
     @admin.action(description="Approve my open stages")
     def approve_my_stages(self, request, queryset):
-        def run(eco, reason):
-            stages = selectors.stages_open_for(change_order=eco, user=request.user)
-            if not stages:
-                raise DomainError(detail="no stage of it waits for you.")
-            for stage in stages:
-                services.change_order_approve_stage(change_order=eco, stage=stage,
-                                                    actor=request.user, comment=reason)
-        self._each(request, queryset, run, "your stages approved.")
+        self._each(request, queryset, lambda eco, reason: services.change_order_approve_my_stages(
+            change_order=eco, actor=request.user, comment=reason), "your stages approved.")
 
     @admin.action(description="Reject (back to draft)")
     def reject_selected(self, request, queryset):

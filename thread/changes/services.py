@@ -283,6 +283,30 @@ def change_order_approve_stage(*, change_order: ChangeOrder, stage: ApprovalStag
     return change_order
 
 
+def change_order_approve_my_stages(*, change_order: ChangeOrder, actor: AbstractBaseUser,
+                                   comment: str) -> list[ApprovalStage]:
+    """Approve, in one transaction, every stage that waits for `actor` now — in stage order, so
+    a stage that opens when an earlier one is approved is approved too; stops once the change
+    order is approved (an optional stage left then no longer matters). Returns the stages
+    approved; refused if none waits for `actor`."""
+    comment = require_reason(comment)
+    approved: list[ApprovalStage] = []
+    with transaction.atomic():
+        change_order = _lock(change_order)
+        while change_order.status == ChangeOrderStatus.IN_REVIEW:
+            stages = selectors.stages_open_for(change_order=change_order, user=actor)
+            if not stages:
+                break
+            change_order = change_order_approve_stage(change_order=change_order,
+                                                      stage=stages[0], actor=actor,
+                                                      comment=comment)
+            approved.append(stages[0])
+        if not approved:
+            detail = f"No stage of {change_order.number} waits for {_name(actor)}."
+            raise StateConflict(detail, [ErrorItem("/stage", "nothing_to_approve", detail)])
+    return approved
+
+
 def change_order_reject(*, change_order: ChangeOrder, actor: AbstractBaseUser, reason: str,
                         stage: ApprovalStage | None = None) -> ChangeOrder:
     """in review → draft with the reason, by an approver of any of its stages or a change
