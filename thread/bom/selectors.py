@@ -268,12 +268,6 @@ def engine_rules(*, version: MappingRuleSetVersion) -> list[engine.Rule]:
             for rule in MappingRule.objects.filter(version=version).order_by("order", "id")]
 
 
-def compiled_rules_for(*, version: MappingRuleSetVersion) -> engine.CompiledRuleSet:
-    """The version's enabled rules compiled for `map_ebom` (raises RuleSetError if one is
-    malformed, which a published version never is)."""
-    return engine.compile_rules(engine_rules(version=version))
-
-
 def rule_part_numbers(rules: Iterable[Any]) -> set[str]:
     """The part numbers that rules name in their parameters (substitutes, added items): the
     parts the engine must know besides those in the eBOM. Takes anything with `action` and
