@@ -87,6 +87,8 @@ def where_used_graph(*, part_ids: Iterable[int]) -> UpwardGraph:
     if not start:
         return graph
     part, plant = Part._meta.db_table, Plant._meta.db_table
+    if connection.vendor != "postgresql":
+        return _where_used_graph_portable(graph, start)
     sql = f"""
         WITH RECURSIVE up(part_id) AS (
             SELECT id FROM {part} WHERE id = ANY(%(start)s::bigint[])
@@ -103,6 +105,10 @@ def where_used_graph(*, part_ids: Iterable[int]) -> UpwardGraph:
     with connection.cursor() as cursor:
         cursor.execute(sql, {"start": start, "obsolete": RevisionStatus.OBSOLETE})
         rows = cursor.fetchall()
+    return _fill(graph, rows)
+
+
+def _fill(graph: UpwardGraph, rows: list[tuple]) -> UpwardGraph:
     for child, number, parent, source, revision_id, label, plant_id, code, version_id, \
             version_number in rows:
         graph.numbers[child] = number
@@ -234,3 +240,48 @@ class UpwardGraph:
             top_level=tuple(self.numbers.get(p, "?") for p in tops),
             paths=tuple(tuple(self.numbers.get(p, "?") for p in path) for path in paths),
             path_count=self.path_count(part_id), truncated=truncated)
+
+
+def _where_used_graph_portable(graph: UpwardGraph, start: list[int]) -> UpwardGraph:
+    """The same walk for SQLite (the demo's database), which has recursive queries but neither
+    LATERAL nor arrays: the upward edges are one plain CTE over all current eBOM and mBOM lines
+    — a full scan, which the demo's size makes cheap; PostgreSQL keeps the indexed walk."""
+    part, plant, revision = Part._meta.db_table, Plant._meta.db_table, PartRevision._meta.db_table
+    ebom, ebom_line = EBom._meta.db_table, EBomLine._meta.db_table
+    mbom, version, mbom_line = MBom._meta.db_table, MBomVersion._meta.db_table, \
+        MBomLine._meta.db_table
+    mbom_edges = f"""
+            SELECT {{child}}, r.part_id, '{MBOM}', r.id, r.label, m.plant_id, v.id, v.number
+            FROM {mbom_line} ml
+            JOIN {version} v ON v.id = ml.version_id AND v.is_current
+            JOIN {mbom} m ON m.id = v.mbom_id
+            JOIN {revision} r ON r.id = m.revision_id AND r.status <> %s"""
+    placeholders = ", ".join(["%s"] * len(start))
+    sql = f"""
+        WITH RECURSIVE edges(child_id, parent_id, source, revision_id, revision_label, plant_id,
+                             version_id, version_number) AS (
+            SELECT l.part_id, r.part_id, '{EBOM}', r.id, r.label, NULL, NULL, NULL
+            FROM {ebom_line} l
+            JOIN {ebom} e ON e.id = l.ebom_id AND e.is_current
+            JOIN {revision} r ON r.id = e.revision_id AND r.status <> %s
+            UNION ALL {mbom_edges.format(child="ml.part_id")}
+            UNION ALL {mbom_edges.format(child="ml.substitutes_for_id")}
+            WHERE ml.substitutes_for_id IS NOT NULL
+        ),
+        up(part_id) AS (
+            SELECT id FROM {part} WHERE id IN ({placeholders})
+            UNION
+            SELECT edges.parent_id FROM up JOIN edges ON edges.child_id = up.part_id
+        )
+        SELECT DISTINCT up.part_id, p.number, x.parent_id, x.source, x.revision_id,
+               x.revision_label, x.plant_id, pl.code, x.version_id, x.version_number
+        FROM up
+        JOIN {part} p ON p.id = up.part_id
+        LEFT JOIN edges x ON x.child_id = up.part_id
+        LEFT JOIN {plant} pl ON pl.id = x.plant_id
+    """
+    obsolete = RevisionStatus.OBSOLETE
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [obsolete, obsolete, obsolete, *start])
+        rows = cursor.fetchall()
+    return _fill(graph, rows)
