@@ -225,41 +225,35 @@ class ComponentChangeSerializer(serializers.Serializer):
     unit = serializers.CharField()
 
 
-class PurchaseOrderHitSerializer(serializers.Serializer):
+class OrderHitSerializer(serializers.Serializer):
+    """What every open order a change hits says about itself."""
+
     order_id = serializers.IntegerField()
     number = serializers.CharField()
     system = serializers.CharField()
-    supplier = serializers.CharField()
     plant = serializers.CharField()
     status = serializers.CharField()
-    line_number = serializers.IntegerField()
     part = serializers.CharField()
     kind = serializers.ChoiceField(choices=ImpactKind.choices)
     quantity = serializers.DecimalField(**QUANTITY)
-    open_quantity = serializers.DecimalField(**QUANTITY)
     unit = serializers.CharField()
-    due_date = serializers.DateField()
     against = AgainstSerializer()
     summary = serializers.CharField()
 
 
-class ProductionOrderHitSerializer(serializers.Serializer):
-    order_id = serializers.IntegerField()
-    number = serializers.CharField()
-    system = serializers.CharField()
-    plant = serializers.CharField()
-    status = serializers.CharField()
-    part = serializers.CharField()
-    kind = serializers.ChoiceField(choices=ImpactKind.choices)
-    quantity = serializers.DecimalField(**QUANTITY)
-    unit = serializers.CharField()
+class PurchaseOrderHitSerializer(OrderHitSerializer):
+    supplier = serializers.CharField()
+    line_number = serializers.IntegerField()
+    open_quantity = serializers.DecimalField(**QUANTITY)
+    due_date = serializers.DateField()
+
+
+class ProductionOrderHitSerializer(OrderHitSerializer):
     planned_start = serializers.DateTimeField()
     planned_end = serializers.DateTimeField()
     start_date = serializers.DateField(help_text="The planned start's plant-local date.")
-    against = AgainstSerializer()
     revision = serializers.CharField(allow_null=True, help_text="As the order resolves now.")
     mbom_version_id = serializers.IntegerField(allow_null=True)
-    summary = serializers.CharField()
 
 
 class MBomHitSerializer(serializers.Serializer):
