@@ -58,8 +58,8 @@ def timed(label: str, action) -> object:
 
 
 def main() -> None:
+    from thread.bom.ebom.services import ebom_push
     from thread.bom.models import EBom, EBomLine
-    from thread.bom.services import ebom_push
     from thread.catalog import services as catalog
     from thread.catalog.models import Part
 

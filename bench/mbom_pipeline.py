@@ -73,9 +73,11 @@ def main() -> None:
     from django.conf import settings
     from rest_framework.test import APIClient
 
-    from thread.bom import generation, regeneration, services
+    from thread.bom.ebom import services as ebom_services
+    from thread.bom.mbom import generation, regeneration
     from thread.bom.models import MBomLine, RegenerationJob
-    from thread.bom.services import RuleInput
+    from thread.bom.rules import services
+    from thread.bom.rules.services import RuleInput
     from thread.catalog import services as catalog
     from thread.catalog.models import PartRevision
     from thread.flows import services as flows
@@ -145,7 +147,7 @@ def main() -> None:
         leaves = [{"find_number": i, "part": f"P-{i}" if i % 2 else f"R-{n}-{i}",
                    "quantity": "2", "unit": "pcs", "item_type": "component",
                    "attributes": {"material": "AL6061"}} for i in range(1, PRODUCT_LINES + 1)]
-        services.ebom_push(payload={"part": f"PROD-{n}", "revision": "A", "release": True,
+        ebom_services.ebom_push(payload={"part": f"PROD-{n}", "revision": "A", "release": True,
                                     "lines": leaves}, actor=None, reason="bench")
     before = MBomLine.objects.count()
     with transaction.atomic():

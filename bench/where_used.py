@@ -70,8 +70,8 @@ def bare_walk(leaf_id: int) -> tuple[int, int]:
 
 def main() -> None:
     from tests.orders.structures import deep_structure
+    from thread.bom.mbom.where_used import where_used_graph
     from thread.catalog import services as catalog
-    from thread.orders.where_used import where_used_graph
 
     old_config = setup_databases(verbosity=0, interactive=False)
     try:

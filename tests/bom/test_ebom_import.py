@@ -14,9 +14,9 @@ from django.db import transaction
 from django.test import Client
 from openpyxl import Workbook
 
-from thread.bom import services
-from thread.bom.ingest import flatten
-from thread.bom.ingest_files import COLUMNS
+from thread.bom.ebom import services
+from thread.bom.ebom.file_import import COLUMNS
+from thread.bom.ebom.ingest import flatten
 from thread.bom.models import EBom
 from thread.demo.product import structure
 

@@ -8,8 +8,8 @@ from django.db import connection, transaction
 from django.test import override_settings
 from django.test.utils import CaptureQueriesContext
 
-from thread.bom import services
-from thread.bom.ingest import flatten
+from thread.bom.ebom import services
+from thread.bom.ebom.ingest import flatten
 from thread.bom.models import EBom, EBomLine
 from thread.catalog import services as catalog
 from thread.catalog.choices import RevisionStatus

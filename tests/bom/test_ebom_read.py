@@ -5,7 +5,7 @@ from decimal import Decimal
 
 import pytest
 
-from thread.bom import selectors, services
+from thread.bom.ebom import selectors, services
 from thread.bom.models import EBom
 from thread.catalog.models import PartRevision
 from thread.demo.product import structure

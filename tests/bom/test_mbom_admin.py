@@ -8,7 +8,7 @@ from dataclasses import replace
 
 import pytest
 
-from thread.bom import generation, regeneration
+from thread.bom.mbom import generation, regeneration
 from thread.bom.models import MappingRuleSetVersion, MBom, MBomVersion, RegenerationJob
 from thread.catalog.models import PartRevision
 

@@ -8,7 +8,7 @@ from dataclasses import replace
 
 import pytest
 
-from thread.bom import generation
+from thread.bom.mbom import generation
 from thread.bom.models import MBomVersion
 
 from ..conftest import problem

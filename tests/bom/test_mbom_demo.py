@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import pytest
 
-from thread.bom import generation
+from thread.bom.mbom import preview as generation
 from thread.bom.models import MBomVersion
 from thread.catalog.models import Part, Plant
 from thread.catalog.selectors import revision_in_effect

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from thread.bom.mbom_diff import LineData, diff_lines
+from thread.bom.mbom.diff import LineData, diff_lines
 
 
 def line(position, part, quantity="1", **fields) -> LineData:

@@ -11,7 +11,9 @@ from django.contrib.contenttypes.models import ContentType
 from django.db import transaction
 from django.test.utils import CaptureQueriesContext
 
-from thread.bom import generation, selectors
+from thread.bom.mbom import generation as mbom_generation
+from thread.bom.mbom import preview as mbom_preview
+from thread.bom.mbom import selectors
 from thread.bom.models import MBom, MBomLine, MBomVersion
 from thread.catalog.effectivity import plant_today
 from thread.catalog.models import PartRevision
@@ -32,7 +34,7 @@ from .test_mbom_support import (
 
 
 def generate(product, version, **kwargs):
-    return generation.mbom_generate(revision=product, plant=version.rule_set.plant,
+    return mbom_generation.mbom_generate(revision=product, plant=version.rule_set.plant,
                                     rule_set_version=version, cause=version, actor=None,
                                     reason="test", **kwargs)
 
@@ -155,7 +157,7 @@ def test_drafts_are_previewed_never_stored_or_sent(rules):
     draft = revision("PR-2")
     with pytest.raises(StateConflict, match="preview"):
         generate(draft, rules)
-    preview = generation.mbom_preview(revision=draft, plant=rules.rule_set.plant,
+    preview = mbom_preview.mbom_preview(revision=draft, plant=rules.rule_set.plant,
                                       rule_set_version=rules)
     assert [a.part for a in preview.assemblies] == ["PR-2", "PR-2-FR"]
     assert not any(a.would_store for a in preview.assemblies)
@@ -185,7 +187,7 @@ def test_preview_of_a_draft_rule_set_writes_nothing_and_shows_the_diff(product, 
                                                       "value": "SC-2"},
                                            params={"operation": "WELD"}))
     before = row_counts()
-    preview = generation.mbom_preview(revision=product, plant=rules.rule_set.plant,
+    preview = mbom_preview.mbom_preview(revision=product, plant=rules.rule_set.plant,
                                       rule_set_version=draft)
     assert row_counts() == before
     top = next(a for a in preview.assemblies if a.part == "PR-1")
@@ -201,7 +203,7 @@ def test_preview_diff_names_added_removed_and_changed_lines(product, rules):
                                            condition={"field": "part", "op": "eq",
                                                       "value": "SC-0"},
                                            params={"operation": "WELD"}))
-    preview = generation.mbom_preview(revision=product, plant=rules.rule_set.plant,
+    preview = mbom_preview.mbom_preview(revision=product, plant=rules.rule_set.plant,
                                       rule_set_version=draft)
     top = next(a for a in preview.assemblies if a.part == "PR-1")
     changed = [e for e in top.diff.entries if e.kind == "changed"]
@@ -217,7 +219,7 @@ def test_preview_refuses_rules_of_another_plant(product, rules, units):
     other = catalog.plant_create(code="CLT", name="Charlotte", time_zone="America/New_York",
                                  actor=None, reason="t")
     with pytest.raises(InvalidInput, match="another plant"):
-        generation.mbom_preview(revision=product, plant=other, rule_set_version=rules)
+        mbom_preview.mbom_preview(revision=product, plant=other, rule_set_version=rules)
 
 
 def test_version_diff_between_two_stored_versions(product, rules):
@@ -226,7 +228,7 @@ def test_version_diff_between_two_stored_versions(product, rules):
         "part": "PK-1", "quantity": "2", "unit": "pcs"}))
     generate(product, v2)
     old, new = MBomVersion.objects.filter(mbom__revision=product).order_by("number")
-    diff = generation.mbom_version_diff(old=old, new=new)
+    diff = mbom_preview.mbom_version_diff(old=old, new=new)
     assert diff.summary() == {"added": 1, "removed": 0, "changed": 0, "unchanged": 5}
     (added,) = [e for e in diff.entries if e.kind == "added"]
     assert (added.line.part, added.line.quantity) == ("PK-1", Decimal(2))
@@ -236,13 +238,13 @@ def test_accountability_of_stored_mboms_finds_a_missing_line_and_a_quantity_mism
         product, rules):
     generate(product, rules)
     plant = rules.rule_set.plant
-    assert generation.accountability(revision=product, plant=plant).ok
+    assert mbom_preview.accountability(revision=product, plant=plant).ok
     top = MBomVersion.objects.get(mbom__revision=product)
     # What a hand edit of the stored data (or a bug) would leave: one line gone, one wrong.
     MBomLine.objects.filter(version=top, part__number="SC-2").delete()
     MBomLine.objects.filter(version=top, part__number="SC-1").update(
         unrounded_quantity=Decimal(3), quantity=Decimal(3))
-    report = generation.accountability(revision=product, plant=plant)
+    report = mbom_preview.accountability(revision=product, plant=plant)
     assert not report.ok
     unaccounted = [p for p in report.problems if p["message"] == "occurrence not accounted for"]
     assert [(p["part"], p["parent"], p["find_number"]) for p in unaccounted] == [
@@ -253,12 +255,12 @@ def test_accountability_of_stored_mboms_finds_a_missing_line_and_a_quantity_mism
 
 def test_accountability_with_a_draft_checks_a_fresh_mapping(product, rules):
     draft = draft_from(rules)
-    report = generation.accountability(revision=product, plant=rules.rule_set.plant,
+    report = mbom_preview.accountability(revision=product, plant=rules.rule_set.plant,
                                        rule_set_version=draft)
     assert report.ok and report.rule_set_version == draft
 
 
 def test_accountability_reports_made_assemblies_without_a_stored_mbom(product, rules):
-    report = generation.accountability(revision=product, plant=rules.rule_set.plant)
+    report = mbom_preview.accountability(revision=product, plant=rules.rule_set.plant)
     missing = [p["part"] for p in report.problems if p["message"].startswith("no stored mBOM")]
     assert missing == ["PR-1", "PR-1-FR"] and report.mismatches == []

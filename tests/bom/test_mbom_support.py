@@ -6,8 +6,9 @@ from __future__ import annotations
 import pytest
 from django.apps import apps
 
-from thread.bom import services
-from thread.bom.services import RuleInput
+from thread.bom.ebom import services as ebom_services
+from thread.bom.rules import services as rules_services
+from thread.bom.rules.services import RuleInput
 from thread.catalog import services as catalog
 from thread.catalog.models import Part, PartRevision
 
@@ -42,7 +43,7 @@ def product_body(number: str, leaves: int, quantity: str = "2", release: bool = 
 
 
 def push(body: dict):
-    return services.ebom_push(payload=body, actor=None, reason="PLM push")
+    return ebom_services.ebom_push(payload=body, actor=None, reason="PLM push")
 
 
 @pytest.fixture
@@ -64,24 +65,24 @@ def categorise_screws() -> None:
 @pytest.fixture
 def rules(shop):
     """The plant's published rule set (v1)."""
-    rule_set = services.rule_set_create(plant=shop, name="Berlin rules", actor=None, reason="t")
+    rule_set = rules_services.rule_set_create(plant=shop, name="Berlin rules", actor=None, reason="t")
     draft = rule_set.versions.get()
-    services.rule_set_draft_edit(version=draft, lock_version=draft.lock_version, actor=None,
+    rules_services.rule_set_draft_edit(version=draft, lock_version=draft.lock_version, actor=None,
                                  reason="t", add=[ALL_LINES, NO_DOCS, TUBES_IN_M, BOX])
-    return services.rule_set_version_publish(version=draft, actor=None, reason="Go live")
+    return rules_services.rule_set_version_publish(version=draft, actor=None, reason="Go live")
 
 
 def new_version(version, *add, reason="Change rules"):
     """A draft from `version` with rules added, published: the next version."""
-    draft = services.rule_set_draft_start(rule_set=version.rule_set, actor=None, reason=reason)
-    services.rule_set_draft_edit(version=draft, lock_version=draft.lock_version, actor=None,
+    draft = rules_services.rule_set_draft_start(rule_set=version.rule_set, actor=None, reason=reason)
+    rules_services.rule_set_draft_edit(version=draft, lock_version=draft.lock_version, actor=None,
                                  reason=reason, add=list(add))
-    return services.rule_set_version_publish(version=draft, actor=None, reason=reason)
+    return rules_services.rule_set_version_publish(version=draft, actor=None, reason=reason)
 
 
 def draft_from(version, *add):
-    draft = services.rule_set_draft_start(rule_set=version.rule_set, actor=None, reason="try")
-    services.rule_set_draft_edit(version=draft, lock_version=draft.lock_version, actor=None,
+    draft = rules_services.rule_set_draft_start(rule_set=version.rule_set, actor=None, reason="try")
+    rules_services.rule_set_draft_edit(version=draft, lock_version=draft.lock_version, actor=None,
                                  reason="try", add=list(add))
     draft.refresh_from_db()
     return draft

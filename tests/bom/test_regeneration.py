@@ -11,7 +11,7 @@ import pytest
 from django.utils import timezone
 from django_q.conf import Conf
 
-from thread.bom import regeneration
+from thread.bom.mbom import regeneration
 from thread.bom.models import MBomVersion, RegenerationJob
 from thread.errors import InvalidInput
 from thread.flows.models import OutboundMessage
@@ -133,7 +133,7 @@ def own_queue(monkeypatch):
 
 def test_a_real_task_cluster_regenerates_after_a_publish(transactional_db, units, erp,
                                                          own_queue, tmp_path):
-    from thread.bom import services
+    from thread.bom.rules import services
     from thread.catalog import services as catalog
 
     from .test_mbom_support import ALL_LINES, NO_DOCS, TUBES_IN_M

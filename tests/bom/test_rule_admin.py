@@ -8,9 +8,9 @@ import json
 import pytest
 from django.utils import timezone
 
-from thread.bom import services
 from thread.bom.choices import RuleSetEventKind
 from thread.bom.models import MappingRule, MappingRuleSetEvent, MappingRuleSetVersion
+from thread.bom.rules import services
 from thread.catalog import services as catalog
 
 from .test_rule_support import *  # noqa: F403 (fixtures)

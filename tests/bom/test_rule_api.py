@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from thread.bom import services
+from thread.bom.rules import services
 from thread.catalog import services as catalog
 
 from .test_rule_support import *  # noqa: F403 (fixtures)

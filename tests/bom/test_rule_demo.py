@@ -7,9 +7,10 @@ from decimal import Decimal
 
 import pytest
 
-from thread.bom import selectors
 from thread.bom.choices import VersionStatus
+from thread.bom.ebom import selectors as ebom_selectors
 from thread.bom.engine import check_accountability, map_ebom
+from thread.bom.mbom import selectors as mbom_selectors
 from thread.bom.models import MappingRuleSet, MappingRuleSetVersion
 from thread.catalog.models import Part, Plant
 from thread.catalog.selectors import revision_in_effect
@@ -21,13 +22,13 @@ def map_demo() -> dict:
     """The demo e-bike mapped with each plant's current rules: {plant code: (version, result)}."""
     results = {}
     bike = revision_in_effect(part=Part.objects.get(number="BK-100"))
-    ebom = selectors.engine_ebom(revision=bike)
+    ebom = ebom_selectors.engine_ebom(revision=bike)
     parts = {line.part for lines in ebom.lines_by_parent.values() for line in lines}
     for plant in Plant.objects.all():
-        version = selectors.current_rule_set_version(plant=plant)
-        rules = selectors.engine_rules(version=version)
-        context = selectors.plant_context(
-            plant=plant, part_numbers=parts | selectors.rule_part_numbers(rules))
+        version = mbom_selectors.current_rule_set_version(plant=plant)
+        rules = mbom_selectors.engine_rules(version=version)
+        context = mbom_selectors.plant_context(
+            plant=plant, part_numbers=parts | mbom_selectors.rule_part_numbers(rules))
         results[plant.code] = (version, ebom, map_ebom(ebom, rules, context))
     return results
 

@@ -6,9 +6,10 @@ from __future__ import annotations
 import pytest
 from django.utils import timezone
 
-from thread.bom import selectors, services
+from thread.bom.mbom import selectors
 from thread.bom.models import MappingRule, MappingRuleSetEvent, MappingRuleSetVersion
-from thread.bom.services import RuleInput
+from thread.bom.rules import services
+from thread.bom.rules.services import RuleInput
 from thread.catalog import services as catalog
 from thread.catalog.models import Part
 from thread.errors import InvalidInput, StateConflict

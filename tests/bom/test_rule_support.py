@@ -10,8 +10,8 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.test import Client
 
-from thread.bom import services
-from thread.bom.services import RuleInput
+from thread.bom.rules import services
+from thread.bom.rules.services import RuleInput
 from thread.catalog import services as catalog
 
 SUBSTITUTE_TUBE = RuleInput(order=10, name="Alternate tube", action="substitute",

@@ -9,7 +9,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 
-from thread.bom import services as bom
+from thread.bom.ebom import services as bom
 from thread.catalog.effectivity import EffectivityInput
 from thread.catalog.models import Part, PartRevision
 from thread.changes import services

@@ -7,7 +7,7 @@ import copy
 
 import pytest
 
-from thread.bom import services as bom
+from thread.bom.ebom import services as bom
 from thread.bom.models import EBom, EBomLine
 from thread.catalog.models import Part, PartRevision, RevisionEffectivity
 from thread.changes import services

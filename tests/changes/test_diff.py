@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from thread.bom import services as bom
+from thread.bom.rules import services as bom
 from thread.catalog import services as catalog
 from thread.changes.diff import EBomLineData, ebom_diff
 

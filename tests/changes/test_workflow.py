@@ -8,7 +8,7 @@ from datetime import date
 import pytest
 from django.contrib.auth import get_user_model
 
-from thread.bom import services as bom
+from thread.bom.ebom import services as bom
 from thread.catalog import services as catalog
 from thread.catalog.choices import RevisionStatus
 from thread.catalog.effectivity import EffectivityInput

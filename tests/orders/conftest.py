@@ -10,8 +10,9 @@ from decimal import Decimal
 
 import pytest
 
-from thread.bom import services as bom
-from thread.bom.generation import mbom_generate
+from thread.bom.ebom import services as ebom_services
+from thread.bom.mbom.generation import mbom_generate
+from thread.bom.rules import services as rules_services
 from thread.catalog import services as catalog
 from thread.catalog.effectivity import EffectivityInput
 from thread.catalog.models import Part, PartRevision
@@ -58,21 +59,21 @@ def plants(units, erp):
 
 
 def publish_rules(plant):
-    rule_set = bom.rule_set_create(plant=plant, name=f"{plant.code} rules", actor=None,
+    rule_set = rules_services.rule_set_create(plant=plant, name=f"{plant.code} rules", actor=None,
                                    reason="t")
     draft = rule_set.versions.get()
-    bom.rule_set_draft_edit(
+    rules_services.rule_set_draft_edit(
         version=draft, lock_version=0, actor=None, reason="t",
-        add=[bom.RuleInput(order=10, name="No documents", action="exclude",
+        add=[rules_services.RuleInput(order=10, name="No documents", action="exclude",
                            condition={"field": "item_type", "op": "eq", "value": "document"})])
-    return bom.rule_set_version_publish(version=draft, actor=None, reason="t")
+    return rules_services.rule_set_version_publish(version=draft, actor=None, reason="t")
 
 
 @pytest.fixture
 def bike(plants):
     """BK-100 A released with its mBOMs at both plants; MT-500 B a draft (new motor)."""
-    bom.ebom_push(payload=BIKE, actor=None, reason="initial")
-    bom.ebom_push(payload=DRIVE_B, actor=None, reason="new motor")
+    ebom_services.ebom_push(payload=BIKE, actor=None, reason="initial")
+    ebom_services.ebom_push(payload=DRIVE_B, actor=None, reason="new motor")
     bike = PartRevision.objects.get(part__number="BK-100", label="A")
     for plant in plants.values():
         version = publish_rules(plant)

@@ -9,7 +9,7 @@ from decimal import Decimal
 
 import pytest
 
-from thread.bom.generation import mbom_generate
+from thread.bom.mbom.generation import mbom_generate
 from thread.bom.models import MBomVersion
 from thread.catalog import services as catalog
 from thread.catalog.models import PartRevision

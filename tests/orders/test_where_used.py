@@ -8,10 +8,10 @@ from decimal import Decimal
 
 from django.utils import timezone
 
+from thread.bom.mbom.where_used import where_used_graph
 from thread.bom.models import EBom, EBomLine, MBom, MBomLine, MBomVersion
 from thread.catalog import services as catalog
 from thread.catalog.models import PartRevision, UnitOfMeasure
-from thread.orders.where_used import where_used_graph
 
 from .conftest import publish_rules
 from .structures import deep_structure, reference_edges, reference_paths

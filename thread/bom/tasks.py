@@ -3,7 +3,7 @@ runs twice, late, or after a crash only continues where the job stands."""
 
 from __future__ import annotations
 
-from . import regeneration
+from thread.bom.mbom import regeneration
 
 RESUME_SCHEDULE = "resume mBOM regenerations"
 

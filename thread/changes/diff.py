@@ -1,6 +1,6 @@
 """What a change changes, over plain data (no ORM): the eBOM diff of an affected item (old
 revision's lines against the new revision's) and the per-assembly mBOM diffs of two mapping
-results. mBOM lines are compared by `thread.bom.mbom_diff`, the one mBOM comparison of Thread.
+results. mBOM lines are compared by `thread.bom.mbom.diff`, the one mBOM comparison of Thread.
 
 eBOM lines are matched by part, not by find number, so that a renumbered line shows as a
 changed find number rather than as one line removed and another added. A part on several
@@ -15,7 +15,7 @@ from decimal import Decimal
 from typing import Any, Literal
 
 from thread.bom.engine import MappingResult, MBom
-from thread.bom.mbom_diff import Change, LineData, MBomDiff, diff_lines
+from thread.bom.mbom.diff import Change, LineData, MBomDiff, diff_lines
 
 EBOM_COMPARED = ("find_number", "quantity", "unit", "item_type", "reference_designators")
 

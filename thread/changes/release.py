@@ -21,15 +21,15 @@ from zoneinfo import ZoneInfo
 
 from django.contrib.auth.models import AbstractBaseUser
 
-from thread.bom.generation import ReleaseNote, mbom_generate
-from thread.bom.selectors import current_rule_set_version
+from thread.bom.mbom.generation import ReleaseNote, mbom_generate
+from thread.bom.mbom.selectors import current_rule_set_version
+from thread.bom.mbom.where_used import where_used_graph
 from thread.catalog.effectivity import EffectivityKind, plant_today
 from thread.catalog.models import Part, PartRevision, Plant, PlantPart
 from thread.catalog.selectors import revision_in_effect
 from thread.orders.impact import change_order_impact
 from thread.orders.models import ProductionOrder
 from thread.orders.services import impact_flags_raise, production_orders_resolve
-from thread.orders.where_used import where_used_graph
 
 from .models import AffectedItem, ChangeOrder
 

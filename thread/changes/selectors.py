@@ -9,16 +9,9 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import Prefetch, QuerySet
 
 from thread.bom import engine
+from thread.bom.ebom.selectors import current_eboms, ebom_lines, engine_ebom
+from thread.bom.mbom.selectors import current_rule_set_version, engine_rules, plant_context, rule_part_numbers
 from thread.bom.models import MappingRuleSetVersion
-from thread.bom.selectors import (
-    current_eboms,
-    current_rule_set_version,
-    ebom_lines,
-    engine_ebom,
-    engine_rules,
-    plant_context,
-    rule_part_numbers,
-)
 from thread.catalog.models import Plant
 from thread.flows.models import ExternalSystem
 

@@ -14,8 +14,8 @@ from django.contrib.auth.models import AbstractBaseUser, Group
 from django.db import transaction
 from django.utils import timezone
 
-from thread.bom import services as bom
-from thread.bom.selectors import current_eboms
+from thread.bom.ebom import services as bom
+from thread.bom.ebom.selectors import current_eboms
 from thread.catalog import services as catalog
 from thread.catalog.choices import MakeOrBuy, RevisionStatus
 from thread.catalog.effectivity import EffectivityInput

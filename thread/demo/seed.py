@@ -10,9 +10,10 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import transaction
 
-from thread.bom import services as bom
-from thread.bom.generation import mbom_generate
-from thread.bom.selectors import current_rule_set_version
+from thread.bom.ebom import services as ebom_services
+from thread.bom.mbom.generation import mbom_generate
+from thread.bom.mbom.selectors import current_rule_set_version
+from thread.bom.rules import services as rules_services
 from thread.catalog import services as catalog
 from thread.catalog.models import Part, Plant, UnitOfMeasure
 from thread.catalog.selectors import revision_in_effect
@@ -173,7 +174,7 @@ def _ebom(actor, report: SeedReport) -> None:
     """The e-bike's eBOM as the PLM would push it (released as an initial load); a second run
     pushes identical lines, which the service accepts without writing anything."""
     body = {**structure(), "release": True}
-    result = bom.ebom_push(payload=body, actor=actor, reason=body["reason"])
+    result = ebom_services.ebom_push(payload=body, actor=actor, reason=body["reason"])
     for what, items in (("eBOM snapshots", result.snapshots),
                         ("part revisions", result.created_revisions),
                         ("released revisions", result.released)):
@@ -186,16 +187,16 @@ def _rule_sets(actor, report: SeedReport) -> None:
     publish. A plant that has a rule set already is left alone."""
     for plant in Plant.objects.filter(code__in=RULE_SETS).exclude(mapping_rule_set__isnull=False):
         name, description, rules = RULE_SETS[plant.code]
-        rule_set = bom.rule_set_create(plant=plant, name=name, description=description,
+        rule_set = rules_services.rule_set_create(plant=plant, name=name, description=description,
                                        actor=actor, reason=REASON)
         draft = rule_set.versions.get()
-        bom.rule_set_draft_edit(
+        rules_services.rule_set_draft_edit(
             version=draft, lock_version=draft.lock_version, actor=actor, reason=REASON,
             notes="Initial rules of the demo plant",
-            add=[bom.RuleInput(order=10 * i, name=rule_name, condition=condition, action=action,
+            add=[rules_services.RuleInput(order=10 * i, name=rule_name, condition=condition, action=action,
                                params=params)
                  for i, (rule_name, condition, action, params) in enumerate(rules, start=1)])
-        bom.rule_set_version_publish(version=draft, actor=actor,
+        rules_services.rule_set_version_publish(version=draft, actor=actor,
                                      reason="Demo: rules agreed with the plant's engineering")
         report.count("published rule sets")
 

@@ -18,8 +18,9 @@ from typing import Any
 
 from django.utils import timezone
 
+from thread.bom.ebom.selectors import current_eboms, ebom_lines
+from thread.bom.mbom.where_used import MAX_PATHS, MBOM, UpwardGraph, WhereUsed, where_used_graph
 from thread.bom.models import MBomVersion
-from thread.bom.selectors import current_eboms, ebom_lines
 from thread.catalog.effectivity import EffectivityKind, plant_date
 from thread.changes.diff import EBomLineData, ebom_diff
 from thread.changes.models import AffectedItem, ChangeOrder
@@ -27,7 +28,6 @@ from thread.changes.selectors import affected_items
 
 from .choices import OPEN_PRODUCTION_STATUSES, OPEN_PURCHASE_STATUSES, ImpactKind, Timing
 from .models import ProductionOrder, PurchaseOrderLine
-from .where_used import MAX_PATHS, MBOM, UpwardGraph, WhereUsed, where_used_graph
 
 # A flag names the most direct way the change reaches its order.
 KIND_ORDER = [ImpactKind.AFFECTED_PART, ImpactKind.REMOVED_COMPONENT,

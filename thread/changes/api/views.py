@@ -5,7 +5,7 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 
-from thread.bom.api.parsers import DecimalJSONParser
+from thread.api.parsers import DecimalJSONParser
 from thread.errors import invalid
 from thread.flows.choices import SystemKind
 from thread.flows.idempotency import idempotent

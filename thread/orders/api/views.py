@@ -5,7 +5,7 @@ from rest_framework.exceptions import NotFound, PermissionDenied
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from thread.bom.api.parsers import DecimalJSONParser
+from thread.api.parsers import DecimalJSONParser
 from thread.flows.choices import SystemKind
 from thread.flows.idempotency import idempotent
 from thread.flows.permissions import calling_system

@@ -1,6 +1,6 @@
 """mBOM API shapes: stored mBOMs and versions with their lineage, diffs, previews and the
 accountability check. Lines of every kind (stored, proposed, diffed) are shown from the same
-plain data (`thread.bom.mbom_diff.LineData`), so they look alike wherever they appear."""
+plain data (`thread.bom.mbom.diff.LineData`), so they look alike wherever they appear."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from ..engine.serialise import decimal_text
-from ..models import MBom, MBomVersion
-from .serializers import RevisionBriefSerializer
+from thread.bom.ebom.api.serializers import RevisionBriefSerializer
+from thread.bom.engine.serialise import decimal_text
+from thread.bom.models import MBom, MBomVersion
 
 
 @extend_schema_field(OpenApiTypes.STR)

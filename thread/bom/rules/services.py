@@ -1,8 +1,4 @@
-"""Writes of eBOMs and of mapping rule sets.
-
-eBOMs: one push of a structure: validate everything (thread.bom.ingest, then
-thread.bom.planning), then write parts, revisions, snapshots and lines in bulk, and release
-if asked, all in one transaction: all or nothing."""
+"""Writes of mapping rule sets: drafts, their edits, the four-eyes workflow and publishing."""
 
 from __future__ import annotations
 
@@ -10,165 +6,27 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import connection, transaction
-from django.db.models import Max, Model
+from django.db import transaction
+from django.db.models import Max
 from django.utils import timezone
 from simple_history.utils import bulk_create_with_history
 
-from thread.catalog import services as catalog
-from thread.catalog.models import Part, PartRevision, Plant, UnitOfMeasure
-from thread.catalog.selectors import unit_table
-from thread.catalog.units import Unit
-from thread.errors import ErrorItem, InvalidInput, StateConflict, invalid
-from thread.flows.models import InboundMessage
-from thread.history import audited, require_reason
-
-from . import engine, regeneration, selectors
-from .choices import OPEN_STATUSES, PUBLISHED_STATUSES, RuleSetEventKind, VersionStatus
-from .copy import insert_rows
-from .engine import RuleError
-from .ingest import ParsedPush, parse_push
-from .models import (
-    EBom,
-    EBomLine,
+from thread.bom import engine
+from thread.bom.choices import OPEN_STATUSES, PUBLISHED_STATUSES, RuleSetEventKind, VersionStatus
+from thread.bom.engine import RuleError
+from thread.bom.mbom import regeneration
+from thread.bom.mbom import selectors as mbom_selectors
+from thread.bom.models import (
     MappingRule,
     MappingRuleSet,
     MappingRuleSetEvent,
     MappingRuleSetVersion,
 )
-from .planning import PushPlan, plan_push
-
-LINE_BATCH_SIZE = 2000
-EBOM_LINE_COLUMNS = ("ebom_id", "find_number", "part_id", "quantity", "unit_id",
-                     "reference_designators", "item_type", "attributes")
-
-
-@dataclass(frozen=True)
-class EBomPushResult:
-    top: PartRevision
-    created_parts: list[Part]
-    created_revisions: list[PartRevision]
-    snapshots: list[EBom]  # the new ones
-    unchanged: list[EBom]  # current snapshots the push repeated exactly
-    released: list[PartRevision]
-
-    @property
-    def changed(self) -> bool:
-        return bool(self.created_parts or self.created_revisions or self.snapshots
-                    or self.released)
-
-
-def ebom_validate(*, payload: Any) -> PushPlan:
-    """Everything a push would check, and what it would write, without writing (the admin
-    import's preview)."""
-    units = unit_table()
-    return plan_push(_parse(payload, units), units=units, lock=False)
-
-
-def ebom_push(
-    *, payload: Any, actor: AbstractBaseUser | None, reason: str,
-    inbound_message: InboundMessage | None = None,
-) -> EBomPushResult:
-    """Push a whole structure (the body of POST /api/v1/bom/eboms/, already parsed from JSON).
-
-    Each changed draft revision gets a new immutable snapshot; a push identical to the current
-    snapshot makes none; a released revision's eBOM never changes. With `release`, the top
-    revision and every draft revision the push names are released."""
-    reason = require_reason(reason)
-    user = actor if actor is not None and actor.is_authenticated else None
-    with transaction.atomic():
-        units = unit_table()
-        plan = plan_push(_parse(payload, units), units=units, lock=True)
-        unit_ids = dict(UnitOfMeasure.objects.values_list("code", "id"))
-        created_parts = _create_parts(plan, unit_ids, user, reason)
-        created_revisions = _create_revisions(plan, user, reason)
-        snapshots = _write_snapshots(plan, unit_ids, user, reason, inbound_message)
-        released = []
-        if plan.to_release:
-            released = catalog.revisions_release(
-                revisions=[t.revision for t in plan.to_release], actor=actor, reason=reason)
-    return EBomPushResult(
-        top=plan.top.revision, created_parts=created_parts, created_revisions=created_revisions,
-        snapshots=snapshots, unchanged=[t.current for t in plan.unchanged if t.current],
-        released=released)
-
-
-def _parse(payload: Any, units: Mapping[str, Unit]) -> ParsedPush:
-    return parse_push(payload, units=units, max_lines=settings.THREAD_MAX_EBOM_LINES)
-
-
-def _create_parts(plan: PushPlan, unit_ids: Mapping[str, int], user, reason: str) -> list[Part]:
-    if not plan.new_parts:
-        return []
-    parts = [Part(number=p.number, name=p.name, base_unit_id=unit_ids[p.base_unit],
-                  make_or_buy=p.make_or_buy) for p in plan.new_parts]
-    if connection.vendor == "postgresql":
-        created = Part.objects.bulk_create(parts, batch_size=LINE_BATCH_SIZE)
-        _created_history(Part, created, user, reason)
-    else:
-        created = bulk_create_with_history(parts, Part, batch_size=LINE_BATCH_SIZE,
-                                           default_user=user, default_change_reason=reason)
-    plan.parts.update({p.number: p for p in created})
-    return created
-
-
-def _created_history(model: type[Model], created: list[Model], user, reason: str) -> None:
-    """The "+" history rows of rows just created, copied from them inside the database: what
-    `bulk_create_with_history` writes (tracked fields, user, reason, one time for all), without
-    building a second model instance per row in Python, which at 25,000 new parts of a push
-    cost as much as creating the parts themselves."""
-    if not getattr(settings, "SIMPLE_HISTORY_ENABLED", True) or not created:
-        return
-    history = model.history.model
-    # As simple-history does: without a user given, the request's (HistoryRequestMiddleware).
-    user = user or history.get_default_history_user(created[0])
-    tracked = [field.column for field in history.tracked_fields]
-    columns = ", ".join(tracked)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {history._meta.db_table} ({columns}, history_date, "
-            f"history_change_reason, history_type, history_user_id) "
-            f"SELECT {columns}, %s, %s, '+', %s FROM {model._meta.db_table} WHERE id = ANY(%s)",
-            [timezone.now(), reason, user.pk if user is not None else None,
-             [row.pk for row in created]])
-
-
-def _create_revisions(plan: PushPlan, user, reason: str) -> list[PartRevision]:
-    targets = plan.new_revisions
-    if not targets:
-        return []
-    created = bulk_create_with_history(
-        [PartRevision(part=plan.parts[t.part_number], label=t.label) for t in targets],
-        PartRevision, batch_size=LINE_BATCH_SIZE, default_user=user, default_change_reason=reason)
-    for target, revision in zip(targets, created, strict=True):
-        target.revision = revision
-    return created
-
-
-def _write_snapshots(plan: PushPlan, unit_ids: Mapping[str, int], user, reason: str,
-                     inbound_message: InboundMessage | None) -> list[EBom]:
-    targets = plan.snapshots
-    if not targets:
-        return []
-    replaced = [t.current.pk for t in targets if t.current]
-    if replaced:
-        # The one field of a snapshot that moves: the newest is current (see EBom).
-        EBom.objects.filter(pk__in=replaced).update(is_current=False)
-    snapshots = EBom.objects.bulk_create([
-        EBom(revision=t.revision, number=t.next_number, is_current=True, created_by=user,
-             reason=reason, inbound_message=inbound_message, line_count=len(t.assembly.lines),
-             fingerprint=t.assembly.fingerprint)
-        for t in targets])
-    part_ids = {number: part.pk for number, part in plan.parts.items()}
-    insert_rows(EBomLine, EBOM_LINE_COLUMNS, (
-        (snapshot.pk, line.find_number, part_ids[line.part], line.quantity, unit_ids[line.unit],
-         list(line.reference_designators), line.item_type, line.attributes)
-        for target, snapshot in zip(targets, snapshots, strict=True)
-        for line in target.assembly.lines), batch_size=LINE_BATCH_SIZE)
-    return snapshots
-
+from thread.bom.rules import selectors as rules_selectors
+from thread.catalog.models import Plant
+from thread.errors import ErrorItem, InvalidInput, StateConflict, invalid
+from thread.history import audited, require_reason
 
 # --- Mapping rule sets ------------------------------------------------------------------------
 #
@@ -209,7 +67,7 @@ class RuleProblem:
 def rule_errors(*, plant: Plant, rules: Sequence[RuleInput]) -> list[list[RuleError]]:
     """Every fault of each rule (shape, and the parts and units it names at `plant`), in the
     order given; the catalog is read once for all of them (the admin form's check)."""
-    context = selectors.plant_context(plant=plant, part_numbers=selectors.rule_part_numbers(rules))
+    context = mbom_selectors.plant_context(plant=plant, part_numbers=mbom_selectors.rule_part_numbers(rules))
     return [engine.validate_rule(rule.action, rule.params, rule.condition, context)
             for rule in rules]
 
@@ -217,9 +75,9 @@ def rule_errors(*, plant: Plant, rules: Sequence[RuleInput]) -> list[list[RuleEr
 def rule_set_version_check(*, version: MappingRuleSetVersion) -> list[RuleProblem]:
     """Everything that stops the version's enabled rules from running at its plant (the publish
     check), in rule order. Empty: the version can be published."""
-    rules = selectors.engine_rules(version=version)
-    context = selectors.plant_context(plant=version.rule_set.plant,
-                                      part_numbers=selectors.rule_part_numbers(rules))
+    rules = mbom_selectors.engine_rules(version=version)
+    context = mbom_selectors.plant_context(plant=version.rule_set.plant,
+                                      part_numbers=mbom_selectors.rule_part_numbers(rules))
     by_id = {rule.id: rule for rule in rules}
     problems = []
     for error in engine.validate_rules(rules, context):
@@ -410,7 +268,7 @@ def rule_set_version_approve(
             raise StateConflict("Only a person with the right to approve rule set versions may "
                                 "approve.", [ErrorItem("/actor", "not_approver", "No right.")],
                                 code="forbidden")
-        if actor.pk in selectors.version_authors(version=version):
+        if actor.pk in rules_selectors.version_authors(version=version):
             raise StateConflict(
                 f"{actor.get_username()} created, edited or submitted this version; a second "
                 "person must approve it (four-eyes).",

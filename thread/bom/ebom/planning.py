@@ -13,14 +13,20 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from itertools import pairwise
 
+from thread.bom.ebom import selectors
+from thread.bom.ebom.ingest import (
+    DEFAULT_TOP_UNIT,
+    AssemblyIn,
+    ParsedPush,
+    Problems,
+    TooManyErrors,
+    fingerprint,
+)
+from thread.bom.models import EBom
 from thread.catalog.choices import MakeOrBuy, RevisionStatus
 from thread.catalog.models import Part, PartRevision, PartUnitConversion
 from thread.catalog.units import PartConversion, Unit, UnitMismatch, convert
 from thread.errors import ErrorItem, InvalidInput, StateConflict
-
-from . import selectors
-from .ingest import DEFAULT_TOP_UNIT, AssemblyIn, ParsedPush, Problems, TooManyErrors, fingerprint
-from .models import EBom
 
 FIRST_REVISION_LABEL = "A"
 EMPTY_FINGERPRINT = fingerprint(())

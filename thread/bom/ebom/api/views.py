@@ -1,3 +1,5 @@
+"""eBOM pushes (from the PLM) and reads: snapshots and exploded structures."""
+
 from django.conf import settings
 from django.db.models import Prefetch
 from django.http import Http404
@@ -8,17 +10,16 @@ from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from thread.api.parsers import DecimalJSONParser
+from thread.bom.ebom import selectors, services
+from thread.bom.ebom.api import serializers as s
+from thread.bom.ebom.filtersets import EBomFilterSet
+from thread.bom.models import EBomLine
 from thread.catalog.models import Part, PartRevision
 from thread.flows.choices import SystemKind
 from thread.flows.idempotency import idempotent
 from thread.flows.permissions import calling_system
 from thread.flows.reasons import push_reason
-
-from .. import selectors, services
-from ..filtersets import EBomFilterSet, MappingRuleSetFilterSet, MappingRuleSetVersionFilterSet
-from ..models import EBomLine, MappingRule, MappingRuleSetEvent
-from . import serializers as s
-from .parsers import DecimalJSONParser
 
 READERS = frozenset({SystemKind.PLM, SystemKind.ERP})
 
@@ -102,30 +103,3 @@ class ExplosionView(APIView):
         body = {"part": part.number, "revision": revision.label,
                 "truncated": len(occurrences) > limit, "lines": occurrences[:limit]}
         return Response(s.ExplosionSerializer(body).data)
-
-
-
-class MappingRuleSetViewSet(viewsets.ReadOnlyModelViewSet):
-    """Each plant's mapping rule set with its current published version and its open draft."""
-
-    queryset = selectors.rule_sets_list()
-    serializer_class = s.MappingRuleSetSerializer
-    filterset_class = MappingRuleSetFilterSet
-    search_fields = ["name", "plant__code"]
-    system_read_kinds = READERS
-
-
-class MappingRuleSetVersionViewSet(viewsets.ReadOnlyModelViewSet):
-    """Rule set versions with their rules (in run order) and their events. A published or
-    superseded version never changes; `status=published` gives each plant's rules in force."""
-
-    queryset = selectors.rule_set_versions_list()
-    serializer_class = s.MappingRuleSetVersionSerializer
-    filterset_class = MappingRuleSetVersionFilterSet
-    search_fields = ["rule_set__name", "notes", "reason"]
-    system_read_kinds = READERS
-
-    def get_queryset(self):
-        return super().get_queryset().prefetch_related(
-            Prefetch("rules", queryset=MappingRule.objects.order_by("order", "id")),
-            Prefetch("events", queryset=MappingRuleSetEvent.objects.select_related("actor")))

@@ -5,8 +5,8 @@ parent-child pairs, the shape of PLM exports and of the analysts' CSV/XLSX files
 the same `ParsedPush`: a list of assemblies, each a part (and maybe a revision label) with its
 direct lines. Every problem is collected with a JSON pointer into the body (`/lines/0/lines/3/
 quantity`, `/rows/17/quantity`), up to MAX_ERRORS, and refused in one InvalidInput; too many
-lines is refused first, as 413. `thread.bom.planning` then checks the pushed data against the
-database; `thread.bom.services.ebom_push` writes it.
+lines is refused first, as 413. `thread.bom.ebom.planning` then checks the pushed data against the
+database; `thread.bom.ebom.services.ebom_push` writes it.
 """
 
 from __future__ import annotations
@@ -20,11 +20,10 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from thread.bom.choices import ItemType
 from thread.catalog.units import Unit
 from thread.catalog.validators import REVISION_LABEL_PATTERN, part_number_problem
 from thread.errors import DomainError, ErrorItem, InvalidInput
-
-from .choices import ItemType
 
 MAX_ERRORS = 100
 MAX_DEPTH = 50  # deeper than any real product (8-15 levels); guards the recursive parser

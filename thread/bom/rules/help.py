@@ -8,8 +8,8 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from .engine.conditions import ATTRIBUTE_OPS, NUMBER_FIELDS, NUMBER_OPS, TEXT_FIELDS, TEXT_OPS
-from .engine.rules import (
+from thread.bom.engine.conditions import ATTRIBUTE_OPS, NUMBER_FIELDS, NUMBER_OPS, TEXT_FIELDS, TEXT_OPS
+from thread.bom.engine.rules import (
     ADD_ITEM,
     ADDED_ITEM_TYPES,
     ASSIGN_OPERATION,
@@ -26,7 +26,7 @@ from .engine.rules import (
     SET_MAKE_BUY,
     SUBSTITUTE,
 )
-from .engine.types import ITEM_TYPES, MAKE_OR_BUY
+from thread.bom.engine.types import ITEM_TYPES, MAKE_OR_BUY
 
 
 @dataclass(frozen=True)

@@ -1,42 +1,8 @@
+"""Filters of the mBOM API."""
+
 import django_filters
 
-from .choices import VersionStatus
-from .models import EBom, MappingRuleSet, MappingRuleSetVersion, MBom, MBomVersion
-
-
-class EBomFilterSet(django_filters.FilterSet):
-    part = django_filters.CharFilter(field_name="revision__part__number",
-                                     help_text="Part number.")
-    part_id = django_filters.NumberFilter(field_name="revision__part_id")
-    revision = django_filters.CharFilter(field_name="revision__label", help_text="Revision label.")
-    revision_id = django_filters.NumberFilter()
-    current = django_filters.BooleanFilter(field_name="is_current",
-                                           help_text="true: only each revision's current eBOM.")
-
-    class Meta:
-        model = EBom
-        fields = ["part", "part_id", "revision", "revision_id", "current"]
-
-
-class MappingRuleSetFilterSet(django_filters.FilterSet):
-    plant = django_filters.CharFilter(field_name="plant__code", help_text="Plant code.")
-    plant_id = django_filters.NumberFilter()
-
-    class Meta:
-        model = MappingRuleSet
-        fields = ["plant", "plant_id", "requires_approval"]
-
-
-class MappingRuleSetVersionFilterSet(django_filters.FilterSet):
-    plant = django_filters.CharFilter(field_name="rule_set__plant__code", help_text="Plant code.")
-    plant_id = django_filters.NumberFilter(field_name="rule_set__plant_id")
-    rule_set_id = django_filters.NumberFilter()
-    status = django_filters.MultipleChoiceFilter(choices=VersionStatus.choices)
-    number = django_filters.NumberFilter()
-
-    class Meta:
-        model = MappingRuleSetVersion
-        fields = ["plant", "plant_id", "rule_set_id", "status", "number"]
+from thread.bom.models import MBom, MBomVersion
 
 
 class MBomFilterSet(django_filters.FilterSet):

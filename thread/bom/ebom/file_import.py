@@ -25,9 +25,8 @@ from typing import Any
 
 from defusedxml import DefusedXmlException
 
+from thread.bom.ebom.ingest import flatten, too_many_lines
 from thread.errors import ErrorItem, InvalidInput
-
-from .ingest import flatten, too_many_lines
 
 COLUMNS = ["parent", "parent_revision", "find_number", "part", "revision", "name", "quantity",
            "unit", "item_type", "reference_designators", "attributes"]

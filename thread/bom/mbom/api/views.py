@@ -12,19 +12,21 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from thread.bom.ebom.api.views import READERS, revision_or_404
+from thread.bom.mbom import generation as mbom_generation
+from thread.bom.mbom import preview as mbom_preview
+from thread.bom.mbom import selectors as mbom_selectors
+from thread.bom.mbom.api import serializers as s
+from thread.bom.mbom.filtersets import MBomFilterSet, MBomVersionFilterSet
+from thread.bom.models import MappingRuleSetVersion
+from thread.bom.rules import selectors as rules_selectors
 from thread.catalog.models import Part, PartRevision, Plant
-
-from .. import generation, selectors
-from ..filtersets import MBomFilterSet, MBomVersionFilterSet
-from ..models import MappingRuleSetVersion
-from . import mbom_serializers as s
-from .views import READERS, revision_or_404
 
 
 class MBomViewSet(viewsets.ReadOnlyModelViewSet):
     """The mBOM of each made part revision per plant, with its current version."""
 
-    queryset = selectors.mboms_list()
+    queryset = mbom_selectors.mboms_list()
     serializer_class = s.MBomSerializer
     filterset_class = MBomFilterSet
     search_fields = ["revision__part__number"]
@@ -35,7 +37,7 @@ class MBomVersionViewSet(viewsets.ReadOnlyModelViewSet):
     """mBOM versions: which rules, as of when, why and by whom. One version (retrieve) comes with
     its lines, each with its lineage resolved to the eBOM lines and rules behind it."""
 
-    queryset = selectors.mbom_versions_list()
+    queryset = mbom_selectors.mbom_versions_list()
     serializer_class = s.MBomVersionSerializer
     filterset_class = MBomVersionFilterSet
     search_fields = ["mbom__revision__part__number"]
@@ -48,9 +50,9 @@ class MBomVersionViewSet(viewsets.ReadOnlyModelViewSet):
     @extend_schema(responses={200: s.MBomVersionDetailSerializer})
     def retrieve(self, request, *args, **kwargs):
         version = self.get_object()
-        lines = [selectors.line_data(line)
-                 for line in selectors.mbom_lines(version_ids=[version.pk])]
-        lookup = selectors.lineage_lookup(lineages=[line.lineage for line in lines])
+        lines = [mbom_selectors.line_data(line)
+                 for line in mbom_selectors.mbom_lines(version_ids=[version.pk])]
+        lookup = mbom_selectors.lineage_lookup(lineages=[line.lineage for line in lines])
         context = {**self.get_serializer_context(), "lines": lines, "lineage": lookup}
         return Response(s.MBomVersionDetailSerializer(version, context=context).data)
 
@@ -63,8 +65,8 @@ class MBomVersionViewSet(viewsets.ReadOnlyModelViewSet):
         query = s.DiffQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         old = get_object_or_404(self.get_queryset(), pk=query.validated_data["against"])
-        diff = generation.mbom_version_diff(old=old, new=new)
-        lookup = selectors.lineage_lookup(lineages=[e.line.lineage for e in diff.entries])
+        diff = mbom_preview.mbom_version_diff(old=old, new=new)
+        lookup = mbom_selectors.lineage_lookup(lineages=[e.line.lineage for e in diff.entries])
         return Response(s.MBomDiffSerializer({"old": old, "new": new, "diff": diff},
                                              context={"lineage": lookup}).data)
 
@@ -76,7 +78,7 @@ def _target(params) -> tuple[PartRevision, Plant, MappingRuleSetVersion | None]:
     revision = revision_or_404(part, label=params.get("revision"), as_of=params.get("as_of"))
     version = None
     if "rule_set_version" in params:
-        version = get_object_or_404(selectors.rule_set_versions_list(),
+        version = get_object_or_404(rules_selectors.rule_set_versions_list(),
                                     pk=params["rule_set_version"])
     return revision, plant, version
 
@@ -95,9 +97,9 @@ class MBomPreviewView(APIView):
         query = s.MBomQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         revision, plant, version = _target(query.validated_data)
-        preview = generation.mbom_preview(
+        preview = mbom_preview.mbom_preview(
             revision=revision, plant=plant,
-            rule_set_version=version or generation.published_version_for(plant),
+            rule_set_version=version or mbom_generation.published_version_for(plant),
             as_of=query.validated_data.get("as_of"))
         return Response(s.PreviewSerializer(preview, context={"lineage": preview.lineage}).data)
 
@@ -117,7 +119,7 @@ class AccountabilityView(APIView):
         query = s.MBomQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         revision, plant, version = _target(query.validated_data)
-        report = generation.accountability(revision=revision, plant=plant,
+        report = mbom_preview.accountability(revision=revision, plant=plant,
                                            rule_set_version=version,
                                            as_of=query.validated_data.get("as_of"))
         return Response(s.AccountabilitySerializer(report).data)

@@ -23,12 +23,11 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from thread.bom.choices import ACTIVE_JOB_STATUSES, JobStatus
+from thread.bom.mbom import selectors
+from thread.bom.mbom.generation import mbom_generate
+from thread.bom.models import MappingRuleSetVersion, RegenerationJob
 from thread.errors import DomainError
-
-from . import selectors
-from .choices import ACTIVE_JOB_STATUSES, JobStatus
-from .generation import mbom_generate
-from .models import MappingRuleSetVersion, RegenerationJob
 
 logger = logging.getLogger(__name__)
 
