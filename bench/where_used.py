@@ -69,7 +69,7 @@ def bare_walk(leaf_id: int) -> tuple[int, int]:
 
 
 def main() -> None:
-    from tests.orders.structures import deep_structure
+    from bench.structures import deep_structure
     from thread.bom.mbom.where_used import where_used_graph
     from thread.catalog import services as catalog
 

@@ -63,6 +63,9 @@ INSTALLED_APPS = [
     "thread.bom",
     "thread.changes",
     "thread.orders",
+    # On top of the domain apps: the demo's seed command and the installation's setup.
+    "thread.demo",
+    "thread.core",
 ]
 
 # The sandbox plays the PLM, ERP and MES on the demo server (docs/monitoring.md). Only the demo
@@ -249,9 +252,9 @@ SPECTACULAR_SETTINGS = {
         "RequestOutcomeEnum": "thread.sandbox.choices.RequestOutcome",
         "PurchaseOrderStatusEnum": "thread.orders.choices.PurchaseOrderStatus",
         "ProductionOrderStatusEnum": "thread.orders.choices.ProductionOrderStatus",
-        "ImpactKindEnum": "thread.orders.choices.ImpactKind",
-        "ImpactFlagStatusEnum": "thread.orders.choices.ImpactFlagStatus",
-        "TimingEnum": "thread.orders.choices.Timing",
+        "ImpactKindEnum": "thread.changes.choices.ImpactKind",
+        "ImpactFlagStatusEnum": "thread.changes.choices.ImpactFlagStatus",
+        "TimingEnum": "thread.changes.choices.Timing",
         "ChangeOrderStatusEnum": "thread.changes.choices.ChangeOrderStatus",
         "PriorityEnum": "thread.changes.choices.Priority",
         "ChangeKindEnum": "thread.changes.choices.ChangeKind",

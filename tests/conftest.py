@@ -11,8 +11,8 @@ from django.contrib.auth.models import Group
 from rest_framework.test import APIClient
 
 from thread.catalog import services as catalog
+from thread.core.roles import setup_roles
 from thread.flows import services as flows
-from thread.roles import setup_roles
 
 _keys = itertools.count(1)
 

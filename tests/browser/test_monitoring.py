@@ -29,11 +29,11 @@ from django.db import connection, connections
 from django_q.conf import Conf
 
 from thread.catalog import services as catalog
+from thread.core.roles import setup_roles
 from thread.flows import services as flows
 from thread.flows.choices import OutboundStatus
 from thread.flows.models import OutboundMessage
 from thread.history import audited
-from thread.roles import setup_roles
 from thread.sandbox.choices import RequestOutcome
 from thread.sandbox.models import SandboxRequest
 

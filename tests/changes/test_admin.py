@@ -90,8 +90,8 @@ def test_the_page_shows_the_story_and_the_diff(draft_eco, people, django_assert_
     assert "MT-511" in diff and "find_number: 20 → 25" in diff and "quantity: 3 → 4" in diff
     assert 'class="diff-added"' in body and 'class="diff-removed"' in body
     assert "Submit for review" not in body  # an auditor changes nothing
-    impact = client.get(f"/admin/orders/impactflag/impact/{draft_eco.pk}/")
-    assert f'href="/admin/orders/impactflag/impact/{draft_eco.pk}/"' in body
+    impact = client.get(f"/admin/changes/impactflag/impact/{draft_eco.pk}/")
+    assert f'href="/admin/changes/impactflag/impact/{draft_eco.pk}/"' in body
     assert impact.status_code == 200 and draft_eco.number in impact.content.decode()
 
 
@@ -136,3 +136,11 @@ def test_the_change_order_page_costs_the_same_for_many_events(draft_eco, people,
     with django_assert_num_queries(len(few.captured_queries)):
         response = client.get(page(draft_eco))
     assert all(f"Edit {n}" in response.content.decode() for n in range(5))
+
+
+def test_the_impact_pages_first_admin_addresses_lead_to_their_new_home(draft_eco, people):
+    client = login(people["eve"])
+    old = client.get(f"/admin/orders/impactflag/impact/{draft_eco.pk}/?x=1")
+    assert old.status_code == 301
+    assert old["Location"] == f"/admin/changes/impactflag/impact/{draft_eco.pk}/?x=1"
+    assert client.get(old["Location"]).status_code == 200

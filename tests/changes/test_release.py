@@ -14,14 +14,13 @@ from thread.bom.models import MBomVersion
 from thread.catalog import services as catalog
 from thread.catalog.models import Part, PartRevision
 from thread.changes import selectors, services
-from thread.changes.choices import ChangeOrderEventKind, ChangeOrderStatus
-from thread.changes.models import ChangeOrder
+from thread.changes.choices import ChangeOrderEventKind, ChangeOrderStatus, ImpactFlagStatus
+from thread.changes.models import ChangeOrder, ImpactFlag
 from thread.demo.seed import seed_demo
 from thread.errors import InvalidInput
 from thread.flows import services as flows
 from thread.flows.models import ExternalSystem, OutboundMessage
-from thread.orders.choices import ImpactFlagStatus
-from thread.orders.models import ImpactFlag, ProductionOrder
+from thread.orders.models import ProductionOrder
 
 REASON = "Release ECO-1001 after the last stage"
 

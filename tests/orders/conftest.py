@@ -26,8 +26,8 @@ from thread.orders.services import (
 
 PURCHASE_ORDERS = "/api/v1/orders/purchase-orders/"
 PRODUCTION_ORDERS = "/api/v1/orders/production-orders/"
-IMPACT_FLAGS = "/api/v1/orders/impact-flags/"
-IMPACT = "/api/v1/orders/impact/"
+IMPACT_FLAGS = "/api/v1/changes/impact-flags/"
+IMPACT = "/api/v1/changes/impact/"
 EFFECTIVE = date(2027, 1, 15)
 
 

@@ -7,9 +7,9 @@ from django.contrib.auth.models import Group
 from django.test import Client
 from django.urls import reverse
 
-from thread.orders.impact import change_order_impact
-from thread.orders.models import ImpactFlag
-from thread.orders.services import impact_flags_raise
+from thread.changes.flags import impact_flags_raise
+from thread.changes.impact import change_order_impact
+from thread.changes.models import ImpactFlag
 
 from .test_impact import orders  # noqa: F401  (the fixture)
 
@@ -25,7 +25,7 @@ def login(role: str) -> Client:
 
 def test_the_impact_page(orders, eco, roles, django_assert_num_queries):  # noqa: F811
     client = login("auditor")
-    url = reverse("admin:orders_impact", args=[eco.pk])
+    url = reverse("admin:changes_impact", args=[eco.pk])
     client.get(url)  # warm the session and the content types
     # session, user, user and group permissions, the change order; the impact's seven; the
     # flags; the flow-alert banner
@@ -42,7 +42,7 @@ def test_flags_are_acknowledged_and_resolved_from_the_list(orders, eco, roles): 
     impact_flags_raise(change_order=eco, impact=change_order_impact(change_order=eco),
                        actor=None, reason="release")
     client = login("change manager")
-    url = reverse("admin:orders_impactflag_changelist")
+    url = reverse("admin:changes_impactflag_changelist")
     ids = [str(pk) for pk in ImpactFlag.objects.values_list("pk", flat=True)]
     for action, note in (("acknowledge_selected", "Planner informed"),
                          ("resolve_selected", "Orders adjusted")):

@@ -4,12 +4,14 @@ with filters and pinned query counts, impact flags with their actions, and the i
 from __future__ import annotations
 
 from datetime import date
+from unittest.mock import ANY
 
 import pytest
 
-from thread.orders.impact import change_order_impact
-from thread.orders.models import ImpactFlag, ProductionOrder, PurchaseOrder
-from thread.orders.services import impact_flags_raise
+from thread.changes.flags import impact_flags_raise
+from thread.changes.impact import change_order_impact
+from thread.changes.models import ImpactFlag
+from thread.orders.models import ProductionOrder, PurchaseOrder
 
 from ..conftest import problem
 from .conftest import IMPACT, IMPACT_FLAGS, PRODUCTION_ORDERS, PURCHASE_ORDERS
@@ -159,3 +161,22 @@ def test_the_impact_endpoint(flagged, eco, erp, plm, mes):
     assert mes.get(IMPACT, {"change_order": "ECO-1"}).status_code == 403
     assert problem(erp.get(IMPACT, {"change_order": "ECO-9"}))["status"] == 404
     assert date.fromisoformat(item["effective_from"]) == date(2027, 1, 15)
+
+
+def test_impacts_first_routes_still_answer_and_are_deprecated_in_the_schema(flagged, erp, eco):
+    new = erp.get(IMPACT_FLAGS, {"change_order": "ECO-1"})
+    old = erp.get("/api/v1/orders/impact-flags/", {"change_order": "ECO-1"})
+    assert old.status_code == 200 and old.json()["results"] == new.json()["results"]
+    first = new.json()["results"][0]["id"]
+    assert erp.get(f"/api/v1/orders/impact-flags/{first}/").json()["id"] == first
+    done = erp.push(f"/api/v1/orders/impact-flags/{first}/acknowledge/", {"note": "Via the old route"})
+    assert done.status_code == 200 and done.json()["status"] == "acknowledged"
+    assert erp.get("/api/v1/orders/impact/", {"change_order": "ECO-1"}).json() == \
+        erp.get(IMPACT, {"change_order": "ECO-1"}).json() | {"computed_at": ANY}
+
+    paths = erp.get("/api/schema/", {"format": "json"}).json()["paths"]
+    assert paths["/api/v1/orders/impact/"]["get"]["deprecated"] is True
+    assert paths["/api/v1/orders/impact-flags/"]["get"]["deprecated"] is True
+    assert paths["/api/v1/orders/impact-flags/{id}/acknowledge/"]["post"]["deprecated"] is True
+    assert "deprecated" not in paths["/api/v1/changes/impact/"]["get"]
+    assert "deprecated" not in paths["/api/v1/changes/impact-flags/"]["get"]

@@ -19,7 +19,7 @@ import json
 from django.contrib.auth import get_user_model
 from thread.changes import services
 from thread.changes.models import ChangeOrder
-from thread.orders.impact import change_order_impact
+from thread.changes.impact import change_order_impact
 admin = get_user_model().objects.get(username="admin")
 eco = ChangeOrder.objects.get(number="ECO-1001")
 impact = change_order_impact(change_order=eco)

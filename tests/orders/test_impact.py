@@ -9,16 +9,11 @@ from datetime import UTC, date, datetime
 import pytest
 from django.db import transaction
 
+from thread.changes.flags import impact_flag_acknowledge, impact_flag_resolve, impact_flags_raise
+from thread.changes.impact import change_order_impact
+from thread.changes.models import ImpactFlag
 from thread.errors import StateConflict
-from thread.orders.impact import change_order_impact
-from thread.orders.models import ImpactFlag
-from thread.orders.services import (
-    impact_flag_acknowledge,
-    impact_flag_resolve,
-    impact_flags_raise,
-    production_orders_upsert,
-    purchase_orders_upsert,
-)
+from thread.orders.services import production_orders_upsert, purchase_orders_upsert
 
 from .conftest import mo, po, po_line
 

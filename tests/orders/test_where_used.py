@@ -8,13 +8,14 @@ from decimal import Decimal
 
 from django.utils import timezone
 
+from bench.structures import deep_structure
 from thread.bom.mbom.where_used import where_used_graph
 from thread.bom.models import EBom, EBomLine, MBom, MBomLine, MBomVersion
 from thread.catalog import services as catalog
 from thread.catalog.models import PartRevision, UnitOfMeasure
 
 from .conftest import publish_rules
-from .structures import deep_structure, reference_edges, reference_paths
+from .structures import reference_edges, reference_paths
 
 
 def test_a_deep_structure_in_one_query_matches_the_reference_walk(units,

@@ -8,17 +8,20 @@ from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponseNotAllowed
-from django.shortcuts import redirect
+from django.shortcuts import get_object_or_404, redirect
+from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils.html import format_html
+from simple_history.admin import SimpleHistoryAdmin
 
-from thread.admin_tools import AuditedAdmin, ReadOnlyInline
+from thread.admin_tools import AuditedAdmin, ReadOnlyInline, ReasonActionForm, action_reason
 from thread.catalog.effectivity import EffectivityInput, EffectivityKind
 from thread.catalog.models import PartRevision, RevisionEffectivity
 from thread.errors import DomainError
 from thread.history import audited
 
-from . import selectors, services
-from .choices import CANCELLABLE, ChangeOrderStatus
+from . import flags, selectors, services, workflow
+from .impact import change_order_impact
 from .models import (
     AffectedItem,
     Approval,
@@ -26,6 +29,7 @@ from .models import (
     ChangeOrder,
     ChangeOrderEvent,
     ChangeOrderType,
+    ImpactFlag,
     PlmSettings,
 )
 
@@ -111,7 +115,7 @@ class ChangeOrderAdmin(AuditedAdmin):
         return [] if obj is None else ["number", *INFO_FIELDS]
 
     def has_change_permission(self, request, obj=None):
-        if obj is not None and obj.status != ChangeOrderStatus.DRAFT:
+        if obj is not None and not workflow.may_take(workflow.EDIT, status=obj.status):
             return False  # only a draft's fields change; the workflow buttons stay
         return super().has_change_permission(request, obj)
 
@@ -142,19 +146,10 @@ class ChangeOrderAdmin(AuditedAdmin):
             status = change_order.status
             extra.update({
                 "change_order": change_order,
-                "may_edit_items": status == ChangeOrderStatus.DRAFT
-                and user.has_perm("changes.add_affecteditem"),
+                "may_edit_items": workflow.may_take(workflow.ITEMS, status=status, user=user),
                 "open_stages": selectors.stages_open_for(change_order=change_order, user=user),
                 "review": selectors.review_state(change_order=change_order),
-                "steps": [step for step, allowed in [
-                    ("submit", status == ChangeOrderStatus.DRAFT
-                     and user.has_perm("changes.change_changeorder")),
-                    ("reject", status == ChangeOrderStatus.IN_REVIEW),
-                    ("release", status == ChangeOrderStatus.APPROVED
-                     and user.has_perm("changes.release_changeorder")),
-                    ("cancel", status in CANCELLABLE
-                     and user.has_perm("changes.change_changeorder")),
-                ] if allowed],
+                "steps": workflow.steps_open(status=status, user=user),
                 "diffs": selectors.change_order_diff(change_order=change_order),
             })
         return super().change_view(request, object_id, form_url, extra_context=extra)
@@ -192,20 +187,18 @@ class ChangeOrderAdmin(AuditedAdmin):
         return redirect(reverse("admin:changes_changeorder_change", args=[change_order.pk]))
 
     def _step(self, request, change_order, step, reason):
-        steps = {
-            "submit": (services.change_order_submit, "changes.change_changeorder", "Submitted."),
-            "reject": (services.change_order_reject, "changes.view_changeorder",
-                       "Rejected: back to draft."),
-            "release": (services.change_order_release, "changes.release_changeorder",
-                        "Released."),
-            "cancel": (services.change_order_cancel, "changes.change_changeorder", "Cancelled."),
-        }
-        if step not in steps:
+        services_by_step = {"submit": services.change_order_submit,
+                            "reject": services.change_order_reject,
+                            "release": services.change_order_release,
+                            "cancel": services.change_order_cancel}
+        if step not in services_by_step:
             raise Http404
-        service, permission, done = steps[step]
-        if not request.user.has_perm(permission):
+        if not request.user.has_perm(workflow.STEPS[step].permission):
             raise PermissionDenied
-        return service(change_order=change_order, actor=request.user, reason=reason), done
+        done = ("Rejected: back to draft." if step == "reject"
+                else f"{workflow.STEPS[step].done.capitalize()}.")
+        return services_by_step[step](change_order=change_order, actor=request.user,
+                                      reason=reason), done
 
     # --- The list's actions (the reason box next to the action menu) ---
 
@@ -317,7 +310,7 @@ class AffectedItemAdmin(AuditedAdmin):
         return {"change_order": request.GET.get("change_order")}
 
     def _draft(self, obj) -> bool:
-        return obj is None or obj.change_order.status == ChangeOrderStatus.DRAFT
+        return obj is None or workflow.may_take(workflow.ITEMS, status=obj.change_order.status)
 
     def has_change_permission(self, request, obj=None):
         return self._draft(obj) and super().has_change_permission(request, obj)
@@ -391,3 +384,72 @@ class PlmSettingsAdmin(AuditedAdmin):
         saved = services.plm_settings_set(system=obj.system, actor=request.user, reason=reason,
                                           approves_in_plm=obj.approves_in_plm)
         obj.pk = saved.pk
+
+
+# --- Impact: the flags a release raises on open orders, and the impact page ---------------
+
+@admin.register(ImpactFlag)
+class ImpactFlagAdmin(SimpleHistoryAdmin):
+    list_display = ["id", "change_order_link", "order", "kind", "status", "summary",
+                    "raised_at", "acknowledged_by", "resolved_by"]
+    list_filter = ["status", "kind"]
+    search_fields = ["change_order__number", "purchase_order__number",
+                     "production_order__number", "part__number"]
+    action_form = ReasonActionForm
+    actions = ["acknowledge_selected", "resolve_selected"]
+    readonly_fields = ["change_order", "purchase_order", "production_order", "kind", "part",
+                       "summary", "details", "status", "raised_at", "raised_by",
+                       "acknowledged_at", "acknowledged_by", "acknowledge_note", "resolved_at",
+                       "resolved_by", "resolution_note"]
+
+    def get_queryset(self, request):
+        return selectors.impact_flags_list()
+
+    def has_add_permission(self, request):
+        return False  # raised by a change order's release
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description="change order")
+    def change_order_link(self, flag):
+        url = reverse("admin:changes_impact", args=[flag.change_order_id])
+        return format_html('<a href="{}">{}</a>', url, flag.change_order.number)
+
+    @admin.action(description="Acknowledge the selected flags (the reason is the note)",
+                  permissions=["change"])
+    def acknowledge_selected(self, request, queryset):
+        self._move(request, queryset, flags.impact_flag_acknowledge, "acknowledged")
+
+    @admin.action(description="Resolve the selected flags (the reason is the note)",
+                  permissions=["change"])
+    def resolve_selected(self, request, queryset):
+        self._move(request, queryset, flags.impact_flag_resolve, "resolved")
+
+    def _move(self, request, queryset, service, done: str) -> None:
+        note = action_reason(request, "")
+        moved = 0
+        for flag in queryset.order_by("pk"):
+            try:
+                service(flag=flag, actor=request.user, note=note)
+                moved += 1
+            except DomainError as exc:
+                self.message_user(request, f"#{flag.pk}: {exc.detail}", messages.ERROR)
+        if moved:
+            self.message_user(request, f"{moved} flag(s) {done}.", messages.SUCCESS)
+
+    def get_urls(self):
+        view = self.admin_site.admin_view
+        return [path("impact/<int:change_order_id>/", view(self.impact_view),
+                     name="changes_impact"),
+                *super().get_urls()]
+
+    def impact_view(self, request, change_order_id: int):
+        if not request.user.has_perm("changes.view_changeorder"):
+            raise PermissionDenied
+        change_order = get_object_or_404(ChangeOrder, pk=change_order_id)
+        return TemplateResponse(request, "changes/impact.html", {
+            **self.admin_site.each_context(request), "opts": self.model._meta,
+            "title": f"Impact of {change_order.number}", "change_order": change_order,
+            "impact": change_order_impact(change_order=change_order),
+            "flags": selectors.impact_flags_list().filter(change_order=change_order)})

@@ -18,6 +18,8 @@ from .choices import (
     ChangeOrderStatus,
     Decision,
     Disposition,
+    ImpactFlagStatus,
+    ImpactKind,
     Priority,
 )
 
@@ -246,3 +248,65 @@ class ChangeOrderEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.change_order.number} at {self.at:%Y-%m-%d %H:%M}"
+
+
+class ImpactFlag(models.Model):
+    """A change order hit this open order: raised at release (and on demand), then
+    acknowledged and resolved by someone, each with a note. One flag per change order and
+    order, so raising again changes nothing."""
+
+    change_order = models.ForeignKey(ChangeOrder, on_delete=models.PROTECT,
+                                     related_name="impact_flags")
+    purchase_order = models.ForeignKey("orders.PurchaseOrder", null=True, blank=True,
+                                       on_delete=models.PROTECT, related_name="impact_flags")
+    production_order = models.ForeignKey("orders.ProductionOrder", null=True, blank=True,
+                                         on_delete=models.PROTECT, related_name="impact_flags")
+    kind = models.CharField(max_length=20, choices=ImpactKind.choices)
+    part = models.ForeignKey("catalog.Part", on_delete=models.PROTECT, related_name="+",
+                             help_text="The part on the order through which the change hit it.")
+    summary = models.TextField(help_text="What hit the order, with dates against the "
+                                         "effectivity.")
+    details = models.JSONField(default=dict, blank=True)
+    status = models.CharField(max_length=12, choices=ImpactFlagStatus.choices,
+                              default=ImpactFlagStatus.OPEN, db_index=True)
+    raised_at = models.DateTimeField()
+    raised_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                  on_delete=models.PROTECT, related_name="+")
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+    acknowledged_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                        on_delete=models.PROTECT, related_name="+")
+    acknowledge_note = models.TextField(blank=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    resolved_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                    on_delete=models.PROTECT, related_name="+")
+    resolution_note = models.TextField(blank=True)
+    # The tables keep the names they had when flags lived in the orders app (no table rebuilt).
+    history = HistoricalRecords(table_name="orders_historicalimpactflag")
+
+    class Meta:
+        db_table = "orders_impactflag"
+        ordering = ["-id"]
+        verbose_name = "impact flag"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(purchase_order__isnull=False, production_order__isnull=True)
+                | Q(purchase_order__isnull=True, production_order__isnull=False),
+                name="impact_flag_one_order"),
+            models.UniqueConstraint(fields=["change_order", "purchase_order"],
+                                    condition=Q(purchase_order__isnull=False),
+                                    name="impact_flag_once_per_purchase_order"),
+            models.UniqueConstraint(fields=["change_order", "production_order"],
+                                    condition=Q(production_order__isnull=False),
+                                    name="impact_flag_once_per_production_order"),
+            models.CheckConstraint(condition=Q(status="open") | Q(acknowledged_at__isnull=False),
+                                   name="impact_flag_acknowledged_has_time"),
+            models.CheckConstraint(condition=~Q(status="resolved") | Q(resolved_at__isnull=False),
+                                   name="impact_flag_resolved_has_time"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.change_order_id} → {self.order}"
+
+    @property
+    def order(self):
+        return self.purchase_order if self.purchase_order_id else self.production_order

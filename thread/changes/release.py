@@ -27,10 +27,11 @@ from thread.bom.mbom.where_used import where_used_graph
 from thread.catalog.effectivity import EffectivityKind, plant_today
 from thread.catalog.models import Part, PartRevision, Plant, PlantPart
 from thread.catalog.selectors import revision_in_effect
-from thread.orders.impact import change_order_impact
 from thread.orders.models import ProductionOrder
-from thread.orders.services import impact_flags_raise, production_orders_resolve
+from thread.orders.services import production_orders_resolve
 
+from .flags import impact_flags_raise
+from .impact import change_order_impact
 from .models import AffectedItem, ChangeOrder
 
 # An ERP system's connector option saying it can hold a BOM that becomes valid on a future

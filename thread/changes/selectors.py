@@ -23,6 +23,7 @@ from .models import (
     ApprovalStage,
     ChangeOrder,
     ChangeOrderType,
+    ImpactFlag,
     PlmSettings,
 )
 
@@ -196,3 +197,16 @@ def stage_by_key(*, change_type: ChangeOrderType, key: str) -> ApprovalStage | N
     if key.isdigit():
         return stages.filter(pk=int(key)).first()
     return stages.filter(name__iexact=key).first()
+
+
+def impact_flags_list() -> QuerySet[ImpactFlag]:
+    return ImpactFlag.objects.select_related(
+        "change_order", "purchase_order", "production_order", "part", "raised_by",
+        "acknowledged_by", "resolved_by")
+
+
+def change_order_by_key(key: str) -> ChangeOrder | None:
+    """A change order by id, else by number."""
+    key = key.strip()
+    found = ChangeOrder.objects.filter(pk=int(key)).first() if key.isdigit() else None
+    return found or ChangeOrder.objects.filter(number=key).first()

@@ -4,7 +4,7 @@ the change order locked, a refusal as `StateConflict` / `InvalidInput` with poin
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import partial
@@ -25,9 +25,8 @@ from thread.flows.choices import SystemKind
 from thread.flows.models import ExternalSystem, InboundMessage
 from thread.history import audited, require_reason
 
-from . import selectors
+from . import selectors, workflow
 from .choices import (
-    CANCELLABLE,
     KINDS_WITH_NEW,
     KINDS_WITH_OLD,
     ApprovalSource,
@@ -138,7 +137,7 @@ def change_order_update(
     reason = require_reason(reason)
     with transaction.atomic():
         change_order = _lock(change_order)
-        _require_status(change_order, [ChangeOrderStatus.DRAFT], "edited")
+        _require_step(change_order, workflow.EDIT)
         changed = {k: v for k, v in changes.items() if getattr(change_order, k) != v}
         if not changed:
             return change_order
@@ -163,7 +162,7 @@ def affected_item_add(
     reason = require_reason(reason)
     with transaction.atomic():
         change_order = _lock(change_order)
-        _require_status(change_order, [ChangeOrderStatus.DRAFT], "given affected items")
+        _require_step(change_order, workflow.ITEMS)
         item = AffectedItem(change_order=change_order, part=part, kind=kind,
                             from_revision=from_revision, to_revision=to_revision,
                             stock_disposition=stock_disposition, wip_disposition=wip_disposition,
@@ -189,7 +188,7 @@ def affected_item_update(
     reason = require_reason(reason)
     with transaction.atomic():
         change_order = _lock(item.change_order)
-        _require_status(change_order, [ChangeOrderStatus.DRAFT], "given affected items")
+        _require_step(change_order, workflow.ITEMS)
         item = AffectedItem.objects.select_related("part", "from_revision", "to_revision").get(
             pk=item.pk)
         changed = {k: v for k, v in changes.items() if getattr(item, k) != v}
@@ -214,7 +213,7 @@ def affected_item_remove(*, item: AffectedItem, actor: AbstractBaseUser | None,
     reason = require_reason(reason)
     with transaction.atomic():
         change_order = _lock(item.change_order)
-        _require_status(change_order, [ChangeOrderStatus.DRAFT], "given affected items")
+        _require_step(change_order, workflow.ITEMS)
         item = AffectedItem.objects.select_related("part", "from_revision", "to_revision").get(
             pk=item.pk)
         details = _item_details(item)
@@ -233,7 +232,7 @@ def change_order_submit(*, change_order: ChangeOrder, actor: AbstractBaseUser | 
     reason = require_reason(reason)
     with transaction.atomic():
         change_order = _lock(change_order)
-        _require_status(change_order, [ChangeOrderStatus.DRAFT], "submitted")
+        _require_step(change_order, workflow.STEPS["submit"])
         if not any(stage.required for stage in selectors.stages_of(change_order.change_type)):
             detail = (f"Type {change_order.change_type} has no required approval stage; "
                       "configure its stages before submitting.")
@@ -249,7 +248,7 @@ def change_order_approve_stage(*, change_order: ChangeOrder, stage: ApprovalStag
     comment = require_reason(comment)
     with transaction.atomic():
         change_order = _lock(change_order)
-        _require_status(change_order, [ChangeOrderStatus.IN_REVIEW], "approved")
+        _require_step(change_order, workflow.APPROVE)
         stages = selectors.stages_of(change_order.change_type)
         if stage.pk not in {s.pk for s in stages}:
             raise invalid("/stage", "not_a_stage",
@@ -315,7 +314,7 @@ def change_order_reject(*, change_order: ChangeOrder, actor: AbstractBaseUser, r
     reason = require_reason(reason)
     with transaction.atomic():
         change_order = _lock(change_order)
-        _require_status(change_order, [ChangeOrderStatus.IN_REVIEW], "rejected")
+        _require_step(change_order, workflow.STEPS["reject"])
         stages = selectors.stages_of(change_order.change_type)
         if stage is not None and stage.pk not in {s.pk for s in stages}:
             raise invalid("/stage", "not_a_stage",
@@ -353,7 +352,7 @@ def change_order_release(*, change_order: ChangeOrder, actor: AbstractBaseUser |
     try:
         with transaction.atomic():
             change_order = _lock(change_order)
-            _require_status(change_order, [ChangeOrderStatus.APPROVED], "released")
+            _require_step(change_order, workflow.STEPS["release"])
             items = list(selectors.affected_items(change_order=change_order))
             _refuse_if_stale(items)
             try:
@@ -391,7 +390,7 @@ def change_order_cancel(*, change_order: ChangeOrder, actor: AbstractBaseUser | 
     reason = require_reason(reason)
     with transaction.atomic():
         change_order = _lock(change_order)
-        _require_status(change_order, CANCELLABLE, "cancelled")
+        _require_step(change_order, workflow.STEPS["cancel"])
         _drop_effectivity(list(selectors.affected_items(change_order=change_order)), actor,
                           reason)
         _move(change_order, ChangeOrderStatus.CANCELLED, ChangeOrderEventKind.CANCELLED, actor,
@@ -567,13 +566,12 @@ def _lock(change_order: ChangeOrder) -> ChangeOrder:
             .select_related("change_type", "source_system").get(pk=change_order.pk))
 
 
-def _require_status(change_order: ChangeOrder, statuses: Iterable[str], what: str) -> None:
-    statuses = list(statuses)
-    if change_order.status in statuses:
+def _require_step(change_order: ChangeOrder, step: workflow.Step) -> None:
+    if workflow.may_take(step, status=change_order.status):
         return
-    allowed = " or ".join(ChangeOrderStatus(s).label.lower() for s in statuses)
+    allowed = " or ".join(ChangeOrderStatus(s).label.lower() for s in step.from_statuses)
     detail = (f"{change_order.number} is {change_order.get_status_display().lower()}; only a "
-              f"change order that is {allowed} can be {what}.")
+              f"change order that is {allowed} can be {step.done}.")
     raise StateConflict(detail, [ErrorItem("/status", "invalid_transition", detail)])
 
 

@@ -17,9 +17,9 @@ from thread.bom.rules import services as rules_services
 from thread.catalog import services as catalog
 from thread.catalog.models import Part, Plant, UnitOfMeasure
 from thread.catalog.selectors import revision_in_effect
+from thread.core.roles import setup_roles
 from thread.flows import services as flows
 from thread.flows.models import ExternalSystem
-from thread.roles import setup_roles
 
 from .change_orders import seed_change_orders
 from .mapping_rules import RULE_SETS

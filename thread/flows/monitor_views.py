@@ -19,7 +19,7 @@ from django.views.decorators.http import require_POST
 
 from thread.errors import DomainError
 
-from . import operator, outbox, selectors
+from . import operator_actions, outbox, selectors
 from .choices import OutboundStatus
 from .health import health_report
 from .models import ExternalSystem, OutboundMessage
@@ -133,7 +133,7 @@ def system_retry_waiting(request: HttpRequest, pk: int) -> HttpResponse:
     if system is None:
         raise Http404("No such system.")
     try:
-        count = operator.system_messages_retry_now(system=system, actor=request.user,
+        count = operator_actions.system_messages_retry_now(system=system, actor=request.user,
                                                    reason=request.POST.get("reason", ""))
     except DomainError as exc:
         messages.error(request, f"Retry now: not done. {exc}")

@@ -1,7 +1,7 @@
 import django_filters
 
-from .choices import ImpactFlagStatus, ImpactKind, ProductionOrderStatus, PurchaseOrderStatus
-from .models import ImpactFlag, ProductionOrder, PurchaseOrder
+from .choices import ProductionOrderStatus, PurchaseOrderStatus
+from .models import ProductionOrder, PurchaseOrder
 
 
 class PurchaseOrderFilterSet(django_filters.FilterSet):
@@ -29,18 +29,3 @@ class ProductionOrderFilterSet(django_filters.FilterSet):
     class Meta:
         model = ProductionOrder
         fields = ["plant", "part", "part_id", "status", "system", "number"]
-
-
-class ImpactFlagFilterSet(django_filters.FilterSet):
-    change_order = django_filters.CharFilter(field_name="change_order__number",
-                                             help_text="Change order number.")
-    change_order_id = django_filters.NumberFilter()
-    status = django_filters.MultipleChoiceFilter(choices=ImpactFlagStatus.choices)
-    kind = django_filters.ChoiceFilter(choices=ImpactKind.choices)
-    purchase_order_id = django_filters.NumberFilter()
-    production_order_id = django_filters.NumberFilter()
-
-    class Meta:
-        model = ImpactFlag
-        fields = ["change_order", "change_order_id", "status", "kind", "purchase_order_id",
-                  "production_order_id"]

@@ -8,12 +8,11 @@ its planned start at its plant, and that revision's current mBOM version there â
 an MES work order will be built from.
 """
 
-from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 from simple_history.models import HistoricalRecords
 
-from .choices import ImpactFlagStatus, ImpactKind, ProductionOrderStatus, PurchaseOrderStatus
+from .choices import ProductionOrderStatus, PurchaseOrderStatus
 
 QUANTITY = {"max_digits": 20, "decimal_places": 6}
 
@@ -125,63 +124,3 @@ class ProductionOrder(models.Model):
 
     def __str__(self) -> str:
         return f"Production order {self.number}"
-
-
-class ImpactFlag(models.Model):
-    """A change order hit this open order: raised at release (and on demand), then
-    acknowledged and resolved by someone, each with a note. One flag per change order and
-    order, so raising again changes nothing."""
-
-    change_order = models.ForeignKey("changes.ChangeOrder", on_delete=models.PROTECT,
-                                     related_name="impact_flags")
-    purchase_order = models.ForeignKey(PurchaseOrder, null=True, blank=True,
-                                       on_delete=models.PROTECT, related_name="impact_flags")
-    production_order = models.ForeignKey(ProductionOrder, null=True, blank=True,
-                                         on_delete=models.PROTECT, related_name="impact_flags")
-    kind = models.CharField(max_length=20, choices=ImpactKind.choices)
-    part = models.ForeignKey("catalog.Part", on_delete=models.PROTECT, related_name="+",
-                             help_text="The part on the order through which the change hit it.")
-    summary = models.TextField(help_text="What hit the order, with dates against the "
-                                         "effectivity.")
-    details = models.JSONField(default=dict, blank=True)
-    status = models.CharField(max_length=12, choices=ImpactFlagStatus.choices,
-                              default=ImpactFlagStatus.OPEN, db_index=True)
-    raised_at = models.DateTimeField()
-    raised_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
-                                  on_delete=models.PROTECT, related_name="+")
-    acknowledged_at = models.DateTimeField(null=True, blank=True)
-    acknowledged_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
-                                        on_delete=models.PROTECT, related_name="+")
-    acknowledge_note = models.TextField(blank=True)
-    resolved_at = models.DateTimeField(null=True, blank=True)
-    resolved_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
-                                    on_delete=models.PROTECT, related_name="+")
-    resolution_note = models.TextField(blank=True)
-    history = HistoricalRecords()
-
-    class Meta:
-        ordering = ["-id"]
-        verbose_name = "impact flag"
-        constraints = [
-            models.CheckConstraint(
-                condition=Q(purchase_order__isnull=False, production_order__isnull=True)
-                | Q(purchase_order__isnull=True, production_order__isnull=False),
-                name="impact_flag_one_order"),
-            models.UniqueConstraint(fields=["change_order", "purchase_order"],
-                                    condition=Q(purchase_order__isnull=False),
-                                    name="impact_flag_once_per_purchase_order"),
-            models.UniqueConstraint(fields=["change_order", "production_order"],
-                                    condition=Q(production_order__isnull=False),
-                                    name="impact_flag_once_per_production_order"),
-            models.CheckConstraint(condition=Q(status="open") | Q(acknowledged_at__isnull=False),
-                                   name="impact_flag_acknowledged_has_time"),
-            models.CheckConstraint(condition=~Q(status="resolved") | Q(resolved_at__isnull=False),
-                                   name="impact_flag_resolved_has_time"),
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.change_order_id} â†’ {self.order}"
-
-    @property
-    def order(self) -> PurchaseOrder | ProductionOrder | None:
-        return self.purchase_order if self.purchase_order_id else self.production_order

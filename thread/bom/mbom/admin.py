@@ -20,7 +20,6 @@ from thread.bom.mbom import preview as generation
 from thread.bom.mbom import selectors as mbom_selectors
 from thread.bom.mbom.diff import DiffEntry, LineData
 from thread.bom.models import MBom, MBomVersion, RegenerationJob
-from thread.bom.rules import selectors as rules_selectors
 from thread.catalog.models import Part, Plant
 from thread.errors import DomainError
 
@@ -63,7 +62,7 @@ class PreviewForm(forms.Form):
                                          "released).")
     plant = forms.ModelChoiceField(queryset=Plant.objects.order_by("code"))
     rule_set_version = forms.ModelChoiceField(
-        queryset=rules_selectors.rule_set_versions_list().exclude(status=VersionStatus.WITHDRAWN),
+        queryset=mbom_selectors.rule_set_versions_list().exclude(status=VersionStatus.WITHDRAWN),
         label="Rule-set version", help_text="Drafts included.")
     as_of = forms.DateField(required=False, help_text="Blank: today at the plant.")
 

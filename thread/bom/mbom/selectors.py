@@ -30,11 +30,15 @@ from thread.catalog.units import PartConversion
 PART_NAMING_ACTIONS = (SUBSTITUTE, ADD_ITEM)
 
 
+def rule_set_versions_list() -> QuerySet[MappingRuleSetVersion]:
+    return MappingRuleSetVersion.objects.select_related(
+        "rule_set__plant", "based_on", "created_by", "updated_by", "requested_by", "approved_by",
+        "published_by")
+
+
 def current_rule_set_version(*, plant: Plant) -> MappingRuleSetVersion | None:
     """The published version in force at `plant`, if it has one."""
-    return (MappingRuleSetVersion.objects.select_related(
-        "rule_set__plant", "based_on", "created_by", "updated_by", "requested_by", "approved_by",
-        "published_by").filter(rule_set__plant=plant, status=VersionStatus.PUBLISHED).first())
+    return rule_set_versions_list().filter(rule_set__plant=plant, status=VersionStatus.PUBLISHED).first()
 
 
 def engine_rules(*, version: MappingRuleSetVersion) -> list[engine.Rule]:

@@ -272,7 +272,7 @@ class MappingRuleSetVersionAdmin(AuditedAdmin):
                    "approved_by", "published_at", "published_by", "reason"]
 
     def get_queryset(self, request):
-        return rules_selectors.rule_set_versions_list().annotate(rule_count=Count("rules"))
+        return mbom_selectors.rule_set_versions_list().annotate(rule_count=Count("rules"))
 
     @admin.display(description="rules", ordering="rule_count")
     def rule_count(self, obj):

@@ -26,12 +26,6 @@ def rule_sets_list() -> QuerySet[MappingRuleSet]:
                       open_status=Subquery(open_.values("status")[:1])))
 
 
-def rule_set_versions_list() -> QuerySet[MappingRuleSetVersion]:
-    return MappingRuleSetVersion.objects.select_related(
-        "rule_set__plant", "based_on", "created_by", "updated_by", "requested_by", "approved_by",
-        "published_by")
-
-
 def version_authors(*, version: MappingRuleSetVersion) -> set[int]:
     """Ids of everyone who created, edited or submitted this version: the people who may not
     approve it (four-eyes). Rule edits are read from the rules' history, draft saves from the

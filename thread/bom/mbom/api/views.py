@@ -19,7 +19,6 @@ from thread.bom.mbom import selectors as mbom_selectors
 from thread.bom.mbom.api import serializers as s
 from thread.bom.mbom.filtersets import MBomFilterSet, MBomVersionFilterSet
 from thread.bom.models import MappingRuleSetVersion
-from thread.bom.rules import selectors as rules_selectors
 from thread.catalog.models import Part, PartRevision, Plant
 
 
@@ -78,7 +77,7 @@ def _target(params) -> tuple[PartRevision, Plant, MappingRuleSetVersion | None]:
     revision = revision_or_404(part, label=params.get("revision"), as_of=params.get("as_of"))
     version = None
     if "rule_set_version" in params:
-        version = get_object_or_404(rules_selectors.rule_set_versions_list(),
+        version = get_object_or_404(mbom_selectors.rule_set_versions_list(),
                                     pk=params["rule_set_version"])
     return revision, plant, version
 

@@ -4,6 +4,7 @@ from django.db.models import Prefetch
 from rest_framework import viewsets
 
 from thread.bom.ebom.api.views import READERS
+from thread.bom.mbom import selectors as mbom_selectors
 from thread.bom.models import MappingRule, MappingRuleSetEvent
 from thread.bom.rules import selectors
 from thread.bom.rules.api import serializers as s
@@ -24,7 +25,7 @@ class MappingRuleSetVersionViewSet(viewsets.ReadOnlyModelViewSet):
     """Rule set versions with their rules (in run order) and their events. A published or
     superseded version never changes; `status=published` gives each plant's rules in force."""
 
-    queryset = selectors.rule_set_versions_list()
+    queryset = mbom_selectors.rule_set_versions_list()
     serializer_class = s.MappingRuleSetVersionSerializer
     filterset_class = MappingRuleSetVersionFilterSet
     search_fields = ["rule_set__name", "notes", "reason"]

@@ -36,7 +36,7 @@ ROLE_EXTRA_PERMISSIONS: dict[str, list[str]] = {
         "changes.add_approvalstage", "changes.change_approvalstage",
         "changes.delete_approvalstage",
         # the change's impact on open orders: acknowledge and resolve its flags
-        "orders.change_impactflag",
+        "changes.change_impactflag",
     ],
     # approves the quality stage of change orders (through the stage's groups); reads the rest
     "quality": [],

@@ -2,8 +2,8 @@ from django.core.management.base import BaseCommand
 from django_q.models import Schedule
 
 from thread.bom.tasks import RESUME_SCHEDULE
+from thread.core.roles import setup_roles
 from thread.flows.tasks import DRAIN_SCHEDULE
-from thread.roles import setup_roles
 
 SCHEDULES = [
     # (name, function, schedule type, minutes)

@@ -22,12 +22,13 @@ from thread.bom.ebom.selectors import current_eboms, ebom_lines
 from thread.bom.mbom.where_used import MAX_PATHS, MBOM, UpwardGraph, WhereUsed, where_used_graph
 from thread.bom.models import MBomVersion
 from thread.catalog.effectivity import EffectivityKind, plant_date
-from thread.changes.diff import EBomLineData, ebom_diff
-from thread.changes.models import AffectedItem, ChangeOrder
-from thread.changes.selectors import affected_items
+from thread.orders.choices import OPEN_PRODUCTION_STATUSES, OPEN_PURCHASE_STATUSES
+from thread.orders.models import ProductionOrder, PurchaseOrderLine
 
-from .choices import OPEN_PRODUCTION_STATUSES, OPEN_PURCHASE_STATUSES, ImpactKind, Timing
-from .models import ProductionOrder, PurchaseOrderLine
+from .choices import ImpactKind, Timing
+from .diff import EBomLineData, ebom_diff
+from .models import AffectedItem, ChangeOrder
+from .selectors import affected_items
 
 # A flag names the most direct way the change reaches its order.
 KIND_ORDER = [ImpactKind.AFFECTED_PART, ImpactKind.REMOVED_COMPONENT,
