@@ -4,4 +4,4 @@ from django.apps import AppConfig
 class OrdersConfig(AppConfig):
     name = "thread.orders"
     label = "orders"
-    verbose_name = "Orders and impact"
+    verbose_name = "Orders (ERP mirrors)"
