@@ -92,6 +92,13 @@ def test_release_releases_the_structure_and_supersedes_older_releases(plm, units
         "status", flat=True)) == {RevisionStatus.RELEASED}
 
 
+def test_the_response_of_a_release_shows_the_revisions_as_released(plm, units, example):
+    body = plm.push(EBOMS, {**example, "release": True}).json()
+    assert body["revision"]["status"] == RevisionStatus.RELEASED
+    assert {r["status"] for r in body["created_revisions"]} == {RevisionStatus.RELEASED}
+    assert {r["status"] for r in body["released"]} == {RevisionStatus.RELEASED}
+
+
 def test_release_also_releases_a_named_draft_that_did_not_change(plm, units, example):
     plm.push(EBOMS, example)
     body = plm.push(EBOMS, {**example, "release": True}).json()

@@ -38,3 +38,21 @@ def test_production_settings_refuse_to_start_without_a_secret_key():
                             env=env, capture_output=True, text=True, timeout=60)
     assert result.returncode != 0
     assert "SECRET_KEY is required when DEBUG is off." in result.stderr
+
+
+def test_each_demo_role_user_logs_in_and_sees_what_the_group_may(db, client):
+    seed_demo()
+    rules_page = "/admin/bom/mappingruleset/"
+    for username, may_add_rules in [("analyst", True), ("analyst2", True),
+                                    ("change-manager", False), ("quality", False),
+                                    ("operator", False), ("auditor", False)]:
+        assert client.login(username=username, password=username), username
+        page = client.get(rules_page)
+        assert page.status_code == 200, username  # every role reads everything
+        assert (f'href="{rules_page}add/"' in page.content.decode()) is may_add_rules, username
+        client.logout()
+    client.login(username="auditor", password="auditor")
+    assert client.get("/admin/catalog/part/add/").status_code == 403  # changes nothing
+    client.logout()
+    client.login(username="change-manager", password="change-manager")
+    assert client.get("/admin/catalog/part/add/").status_code == 200

@@ -8,6 +8,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
 from django.db import transaction
 
 from thread.bom.ebom import services as ebom_services
@@ -28,6 +29,10 @@ from .product import PARTS, structure
 
 REASON = "Demo data"
 DEMO_LOGIN = ("admin", "admin")
+# One person per role group, so each user's view can be tried (password = the name, demo
+# only); a second analyst, because a rule set's four-eyes needs a second person.
+DEMO_ROLE_USERS = {"analyst": "analyst", "analyst2": "analyst", "change-manager": "change manager",
+                   "quality": "quality", "operator": "operator", "auditor": "auditor"}
 
 UNITS = [  # code, name, dimension, factor to the dimension's base unit
     ("pcs", "pieces", "count", "1"),
@@ -62,6 +67,7 @@ def seed_demo() -> SeedReport:
     with transaction.atomic():
         setup_roles()
         admin = _admin(report)
+        _role_users(report)
         units = _units(admin, report)
         systems = _systems(admin, report)
         _sandbox_delivery(admin, systems, report)
@@ -83,6 +89,19 @@ def _admin(report: SeedReport):
                                                     DEMO_LOGIN[1])
         report.count("users")
     return admin
+
+
+def _role_users(report: SeedReport) -> None:
+    user_model = get_user_model()
+    existing = set(user_model.objects.filter(username__in=DEMO_ROLE_USERS)
+                   .values_list("username", flat=True))
+    for username, role in DEMO_ROLE_USERS.items():
+        if username in existing:
+            continue
+        user = user_model.objects.create_user(username, f"{username}@example.com", username,
+                                              is_staff=True)
+        user.groups.add(Group.objects.get(name=role))
+        report.count("users")
 
 
 def _units(actor, report: SeedReport) -> dict[str, UnitOfMeasure]:

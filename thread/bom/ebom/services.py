@@ -78,8 +78,11 @@ def ebom_push(
         if plan.to_release:
             released = catalog.revisions_release(
                 revisions=[t.revision for t in plan.to_release], actor=actor, reason=reason)
+    # The response shows each revision as it now is: released, not the draft the plan read.
+    now = {r.pk: r for r in released}
     return EBomPushResult(
-        top=plan.top.revision, created_parts=created_parts, created_revisions=created_revisions,
+        top=now.get(plan.top.revision.pk, plan.top.revision), created_parts=created_parts,
+        created_revisions=[now.get(r.pk, r) for r in created_revisions],
         snapshots=snapshots, unchanged=[t.current for t in plan.unchanged if t.current],
         released=released)
 

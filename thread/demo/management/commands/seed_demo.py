@@ -1,7 +1,7 @@
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
-from thread.demo.seed import DEMO_LOGIN, seed_demo
+from thread.demo.seed import DEMO_LOGIN, DEMO_ROLE_USERS, seed_demo
 
 
 class Command(BaseCommand):
@@ -23,3 +23,5 @@ class Command(BaseCommand):
             self.stdout.write(f"Demo API keys (from {keys_file}):")
             self.stdout.write(keys_file.read_text().rstrip())
         self.stdout.write(f"Demo login: {DEMO_LOGIN[0]} / {DEMO_LOGIN[1]}")
+        people = ", ".join(f"{name} ({role})" for name, role in DEMO_ROLE_USERS.items())
+        self.stdout.write(f"One login per role, password = the name: {people}")
