@@ -149,8 +149,8 @@ def revision_upsert(
 def revision_release(
     *, revision: PartRevision, actor: AbstractBaseUser | None, reason: str,
 ) -> PartRevision:
-    """draft → released. Earlier released revisions of the part become superseded (until change
-    orders bring effectivity windows, the newest release is the one in effect)."""
+    """draft → released. Earlier released revisions of the part become superseded; which one is
+    in effect on a date, serial or lot is `selectors.revision_in_effect`'s answer."""
     return revisions_release(revisions=[revision], actor=actor, reason=reason)[0]
 
 
