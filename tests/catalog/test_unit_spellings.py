@@ -38,14 +38,14 @@ def test_an_analyst_adds_an_alias_in_the_admin_with_a_reason(analyst, litre):
     assert page.status_code == 200
     assert b'name="reason"' in page.content
     response = analyst.post("/admin/catalog/unitalias/add/", {
-        "alias": "  Ltrs ", "unit": litre.pk, "reason": "The Windchill export writes Ltrs"})
+        "alias": "  Ltr. ", "unit": litre.pk, "reason": "The Windchill export writes Ltr."})
     assert response.status_code == 302, response.content
     alias = UnitAlias.objects.get()
-    assert (alias.alias, alias.unit) == ("Ltrs", litre)
+    assert (alias.alias, alias.unit) == ("Ltr.", litre)
     created = alias.history.get()
     assert (created.history_type, created.history_user, created.history_change_reason) == (
-        "+", analyst.user, "The Windchill export writes Ltrs")
-    assert selectors.unit_catalog().resolve("LTRS") == "l"
+        "+", analyst.user, "The Windchill export writes Ltr.")
+    assert selectors.unit_catalog().resolve("LTR.") == "l"
 
 
 def test_an_alias_that_is_a_units_code_or_name_is_refused_in_the_admin(analyst, units, litre):
@@ -58,13 +58,13 @@ def test_an_alias_that_is_a_units_code_or_name_is_refused_in_the_admin(analyst, 
 
 
 def test_an_alias_is_unique_in_any_case(litre, units):
-    services.unit_alias_create(alias="Ltrs", unit=litre, actor=None, reason="t")
+    services.unit_alias_create(alias="Ltr.", unit=litre, actor=None, reason="t")
     with pytest.raises(ValidationError, match="exists already"):
-        services.unit_alias_create(alias="LTRS", unit=units["pcs"], actor=None, reason="t")
+        services.unit_alias_create(alias="LTR.", unit=units["pcs"], actor=None, reason="t")
 
 
 def test_changing_and_deleting_an_alias_in_the_admin_keeps_who_and_why(analyst, litre, units):
-    alias = services.unit_alias_create(alias="Ltrs", unit=litre, actor=None, reason="t")
+    alias = services.unit_alias_create(alias="Ltr.", unit=litre, actor=None, reason="t")
     response = analyst.post(f"/admin/catalog/unitalias/{alias.pk}/change/", {
         "alias": "Stck", "unit": units["pcs"].pk, "reason": "Meant pieces"})
     assert response.status_code == 302, response.content
