@@ -9,12 +9,13 @@ import pytest
 
 from thread.bom.ebom import services as bom
 from thread.bom.models import EBom, EBomLine
-from thread.catalog.models import Part, PartRevision, RevisionEffectivity
+from thread.catalog import services as catalog
+from thread.catalog.models import Part, PartRevision, RevisionEffectivity, UnitOfMeasure
 from thread.changes import services
 from thread.changes.models import Approval, ChangeOrder, ChangeOrderEvent
 from thread.flows.models import InboundMessage
 
-from ..conftest import problem
+from ..conftest import make_system_client, problem
 from .conftest import CHANGE_ORDERS, DRIVE_A, NEW_LINES
 
 PUSH = {
@@ -278,3 +279,21 @@ def test_change_order_types_list_their_stages(erp, design_change):
         (10, "Engineering", True, ["change manager"]),
         (20, "Manufacturing engineering", True, ["analyst"]),
         (30, "Quality", False, ["quality"])]
+
+
+def test_a_change_orders_ebom_reads_units_as_the_plm_writes_them(plm, released_drive,
+                                                                 design_change, body):
+    catalog.system_unit_code_create(system=plm.system, code="Z-ST",
+                                    unit=UnitOfMeasure.objects.get(code="pcs"), actor=None,
+                                    reason="this PLM's own piece")
+    lines = body["affected_items"][0]["ebom"]["lines"]
+    lines[0]["unit"], lines[1]["unit"] = "Z-ST", "EA"
+    response = plm.push(CHANGE_ORDERS, body)
+    assert response.status_code == 201, response.content
+    new = EBom.objects.get(revision__part__number="MT-500", revision__label="B")
+    assert set(new.lines.values_list("unit__code", flat=True)) == {"pcs"}
+
+    other = make_system_client("Other PLM", "plm")
+    refused = other.push(CHANGE_ORDERS, {**body, "number": "ECO-1002"})
+    assert [(e["pointer"], e["code"]) for e in problem(refused)["errors"]] == [
+        ("/affected_items/0/ebom/lines/0/unit", "unknown_unit")]

@@ -3,17 +3,20 @@ with filters and pinned query counts, impact flags with their actions, and the i
 
 from __future__ import annotations
 
+import copy
 from datetime import date
 from unittest.mock import ANY
 
 import pytest
 
+from thread.catalog import services as catalog
+from thread.catalog.models import UnitOfMeasure
 from thread.changes.flags import impact_flags_raise
 from thread.changes.impact import change_order_impact
 from thread.changes.models import ImpactFlag
-from thread.orders.models import ProductionOrder, PurchaseOrder
+from thread.orders.models import ProductionOrder, PurchaseOrder, PurchaseOrderLine
 
-from ..conftest import problem
+from ..conftest import make_system_client, problem
 from .conftest import IMPACT, IMPACT_FLAGS, PRODUCTION_ORDERS, PURCHASE_ORDERS
 
 PO_BODY = {"orders": [
@@ -180,3 +183,29 @@ def test_impacts_first_routes_still_answer_and_are_deprecated_in_the_schema(flag
     assert paths["/api/v1/orders/impact-flags/{id}/acknowledge/"]["post"]["deprecated"] is True
     assert "deprecated" not in paths["/api/v1/changes/impact/"]["get"]
     assert "deprecated" not in paths["/api/v1/changes/impact-flags/"]["get"]
+
+
+def test_the_erp_writes_units_its_own_way(bike, erp):
+    """Synonyms are read as Thread's units; the ERP's own codes count for that ERP only."""
+    catalog.system_unit_code_create(system=erp.system, code="PZ", unit=UnitOfMeasure.objects.get(
+        code="pcs"), actor=None, reason="the ERP writes PZ (pezzi)")
+    body = copy.deepcopy(PO_BODY)
+    body["orders"][0]["lines"][0]["unit"] = "PCE"
+    body["orders"][0]["lines"][1]["unit"] = "Pieces"
+    body["orders"][1]["lines"][0]["unit"] = "PZ"
+    response = erp.push(PURCHASE_ORDERS, body)
+    assert response.status_code == 201, response.content
+    assert sorted(PurchaseOrderLine.objects.values_list("unit__code", flat=True)) == [
+        "pcs", "pcs", "pcs"]
+    again = erp.push(PURCHASE_ORDERS, PO_BODY)  # Thread's codes: the same lines
+    assert (again.status_code, len(again.json()["unchanged"])) == (200, 2)
+    mo = copy.deepcopy(MO_BODY)
+    mo["orders"][0]["unit"] = "each"
+    assert erp.push(PRODUCTION_ORDERS, mo).status_code == 201
+    assert ProductionOrder.objects.get().unit.code == "pcs"
+
+    other = make_system_client("Other ERP", "erp")
+    refused = other.push(PURCHASE_ORDERS, {"orders": [{**body["orders"][1], "number": "9"}]})
+    assert [(e["pointer"], e["code"]) for e in problem(refused)["errors"]] == [
+        ("/orders/0/lines/0/unit", "unknown_unit")]
+    assert problem(refused)["errors"][0]["detail"].startswith("Unknown unit 'PZ'")

@@ -13,8 +13,15 @@ from .models import (
     Plant,
     PlantPart,
     RevisionEffectivity,
+    SystemUnitCode,
+    UnitAlias,
     UnitOfMeasure,
 )
+
+
+class AliasInline(ReadOnlyInline):
+    model = UnitAlias
+    fields = ["alias"]
 
 
 @admin.register(UnitOfMeasure)
@@ -22,6 +29,60 @@ class UnitAdmin(AuditedAdmin):
     list_display = ["code", "name", "dimension", "factor"]
     list_filter = ["dimension"]
     search_fields = ["code", "name"]
+    inlines = [AliasInline]
+
+
+class ThroughServiceDeletes:
+    """Deletes, one or many, through the service so history records who and why (the reason
+    from the action bar, else a default naming the person)."""
+
+    def delete_model(self, request, obj):
+        self.delete_through_service(obj, request.user,
+                                    action_reason(request, f"Deleted in the admin by {request.user}"))
+
+    def delete_queryset(self, request, queryset):
+        for obj in queryset:
+            self.delete_model(request, obj)
+
+
+@admin.register(UnitAlias)
+class UnitAliasAdmin(ThroughServiceDeletes, AuditedAdmin):
+    list_display = ["alias", "unit"]
+    list_filter = ["unit"]
+    search_fields = ["alias", "unit__code", "unit__name"]
+    list_select_related = ["unit"]
+
+    def save_with_reason(self, request, obj, form, change, reason):
+        if change:
+            services.unit_alias_update(unit_alias=obj, alias=obj.alias, unit=obj.unit,
+                                       actor=request.user, reason=reason)
+        else:
+            obj.pk = services.unit_alias_create(alias=obj.alias, unit=obj.unit,
+                                                actor=request.user, reason=reason).pk
+
+    def delete_through_service(self, obj, actor, reason):
+        services.unit_alias_delete(unit_alias=obj, actor=actor, reason=reason)
+
+
+@admin.register(SystemUnitCode)
+class SystemUnitCodeAdmin(ThroughServiceDeletes, AuditedAdmin):
+    list_display = ["system", "code", "unit", "outbound"]
+    list_filter = ["system", "outbound"]
+    search_fields = ["code", "unit__code", "system__name"]
+    list_select_related = ["system", "unit"]
+
+    def save_with_reason(self, request, obj, form, change, reason):
+        if change:
+            services.system_unit_code_update(system_unit_code=obj, code=obj.code, unit=obj.unit,
+                                             outbound=obj.outbound, actor=request.user,
+                                             reason=reason)
+        else:
+            obj.pk = services.system_unit_code_create(
+                system=obj.system, code=obj.code, unit=obj.unit, outbound=obj.outbound,
+                actor=request.user, reason=reason).pk
+
+    def delete_through_service(self, obj, actor, reason):
+        services.system_unit_code_delete(system_unit_code=obj, actor=actor, reason=reason)
 
 
 class RevisionInline(ReadOnlyInline):

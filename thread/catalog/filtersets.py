@@ -1,6 +1,6 @@
 import django_filters
 
-from .models import Part, PartRevision, Plant, UnitOfMeasure
+from .models import Part, PartRevision, Plant, SystemUnitCode, UnitAlias, UnitOfMeasure
 
 
 class PartFilterSet(django_filters.FilterSet):
@@ -26,6 +26,24 @@ class UnitFilterSet(django_filters.FilterSet):
     class Meta:
         model = UnitOfMeasure
         fields = ["code", "dimension"]
+
+
+class UnitAliasFilterSet(django_filters.FilterSet):
+    unit = django_filters.CharFilter(field_name="unit__code")
+
+    class Meta:
+        model = UnitAlias
+        fields = ["unit"]
+
+
+class SystemUnitCodeFilterSet(django_filters.FilterSet):
+    system_id = django_filters.NumberFilter()
+    system = django_filters.CharFilter(field_name="system__name")
+    unit = django_filters.CharFilter(field_name="unit__code")
+
+    class Meta:
+        model = SystemUnitCode
+        fields = ["system_id", "system", "unit", "code", "outbound"]
 
 
 class PlantFilterSet(django_filters.FilterSet):

@@ -8,6 +8,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Lower
 from simple_history.models import HistoricalRecords
 
 from .choices import (
@@ -43,6 +44,68 @@ class UnitOfMeasure(models.Model):
 
     def __str__(self) -> str:
         return self.code
+
+
+class UnitAlias(models.Model):
+    """Another spelling of a unit, added by an analyst (the usual ones are built in:
+    `catalog.units.SPELLINGS`). Matched in any case, so unique in any case."""
+
+    alias = models.CharField(max_length=64, help_text="As people or systems write it, e.g. "
+                                                      "\"Ltrs\"; any case matches.")
+    unit = models.ForeignKey(UnitOfMeasure, on_delete=models.CASCADE, related_name="aliases")
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["alias"]
+        verbose_name_plural = "unit aliases"
+        constraints = [
+            models.UniqueConstraint(
+                Lower("alias"), name="unit_alias_unique_in_any_case",
+                violation_error_message="This alias exists already (in some case)."),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.alias} → {self.unit.code}"
+
+    def clean(self) -> None:
+        # An alias is matched before codes in another case and names: one spelt like a code or
+        # a name would take that spelling from its unit ("KG" → g).
+        taken = UnitOfMeasure.objects.filter(Q(code__iexact=self.alias) | Q(name__iexact=self.alias)
+                                             ).first()
+        if taken is not None:
+            raise ValidationError({"alias": f"{self.alias!r} is the code or name of {taken.code} "
+                                            f"({taken.name}) already; an alias is another spelling."})
+
+
+class SystemUnitCode(models.Model):
+    """How one external system writes one of Thread's units: read on its pushes, written on
+    what Thread sends it (`outbound`, one code per unit)."""
+
+    system = models.ForeignKey("flows.ExternalSystem", on_delete=models.CASCADE,
+                               related_name="unit_codes")
+    code = models.CharField(max_length=32, help_text="The system's own code; any case matches.")
+    unit = models.ForeignKey(UnitOfMeasure, on_delete=models.CASCADE, related_name="system_codes")
+    outbound = models.BooleanField(
+        default=True, help_text="Thread writes this code for the unit when it sends to the "
+                                "system (one code per unit); off: only read.")
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["system__name", "code"]
+        verbose_name = "system unit code"
+        constraints = [
+            models.UniqueConstraint(
+                "system", Lower("code"), name="system_unit_code_unique_in_any_case",
+                violation_error_message="The system has this code already (in some case)."),
+            models.UniqueConstraint(
+                fields=["system", "unit"], condition=Q(outbound=True),
+                name="system_unit_code_one_outbound",
+                violation_error_message="The system has an outbound code for this unit already; "
+                                        "untick outbound here or there."),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.system.name}: {self.code} → {self.unit.code}"
 
 
 class Part(models.Model):

@@ -7,10 +7,20 @@ from datetime import datetime
 
 from django.db.models import QuerySet
 
+from thread.flows.models import ExternalSystem
+
 from .choices import RevisionStatus
 from .effectivity import AsOf, effective_for
-from .models import Part, PartRevision, Plant, RevisionEffectivity, UnitOfMeasure
-from .units import Unit
+from .models import (
+    Part,
+    PartRevision,
+    Plant,
+    RevisionEffectivity,
+    SystemUnitCode,
+    UnitAlias,
+    UnitOfMeasure,
+)
+from .units import Unit, UnitCatalog
 
 
 def parts_list() -> QuerySet[Part]:
@@ -35,6 +45,36 @@ def unit_table() -> dict[str, Unit]:
         u.code: Unit(code=u.code, dimension=u.dimension, factor=u.factor)
         for u in UnitOfMeasure.objects.all()
     }
+
+
+def unit_catalog(*, system: ExternalSystem | None = None) -> UnitCatalog:
+    """Every way a unit may be written, as plain data for the pushes' parsers: the units with
+    their names, the analysts' aliases and, for a push from `system`, that system's own codes.
+    Read fresh each time (two queries, three with a system), so an alias saved in the admin
+    counts from the next push."""
+    rows = list(UnitOfMeasure.objects.all())
+    system_codes = dict(SystemUnitCode.objects.filter(system=system).values_list(
+        "code", "unit__code")) if system is not None else None
+    return UnitCatalog(
+        {u.code: Unit(code=u.code, dimension=u.dimension, factor=u.factor) for u in rows},
+        names={u.code: u.name for u in rows},
+        aliases=dict(UnitAlias.objects.values_list("alias", "unit__code")),
+        system_codes=system_codes)
+
+
+def outbound_unit_codes(*, system: ExternalSystem) -> dict[str, str]:
+    """Thread's unit code → the code `system` writes for it, for what Thread sends the system
+    (the codes marked outbound); a unit missing here is sent with Thread's own code."""
+    return dict(SystemUnitCode.objects.filter(system=system, outbound=True).values_list(
+        "unit__code", "code"))
+
+
+def unit_aliases_list() -> QuerySet[UnitAlias]:
+    return UnitAlias.objects.select_related("unit")
+
+
+def system_unit_codes_list() -> QuerySet[SystemUnitCode]:
+    return SystemUnitCode.objects.select_related("system", "unit")
 
 
 def revision_in_effect(
@@ -97,4 +137,4 @@ def _applies(revision: PartRevision, as_of: AsOf) -> bool:
 
 
 def units_list() -> QuerySet[UnitOfMeasure]:
-    return UnitOfMeasure.objects.all()
+    return UnitOfMeasure.objects.prefetch_related("aliases")

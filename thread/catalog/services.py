@@ -12,6 +12,7 @@ from django.db import models, transaction
 from django.utils import timezone
 
 from thread.errors import ErrorItem, StateConflict, invalid
+from thread.flows.models import ExternalSystem
 from thread.history import audited, require_reason
 
 from .choices import RevisionStatus
@@ -21,6 +22,8 @@ from .models import (
     PartRevision,
     PartUnitConversion,
     Plant,
+    SystemUnitCode,
+    UnitAlias,
     UnitOfMeasure,
 )
 
@@ -48,6 +51,70 @@ def unit_create(
         unit = UnitOfMeasure(code=code, name=name, dimension=dimension, factor=factor)
         _save(unit, actor, reason)
     return unit
+
+
+def _spelling(text: str) -> str:
+    """As the recognition reads a written unit: runs of spaces as one, none at the edges."""
+    return " ".join(text.split())
+
+
+def unit_alias_create(
+    *, alias: str, unit: UnitOfMeasure, actor: AbstractBaseUser | None, reason: str,
+) -> UnitAlias:
+    with transaction.atomic():
+        unit_alias = UnitAlias(alias=_spelling(alias), unit=unit)
+        _save(unit_alias, actor, reason)
+    return unit_alias
+
+
+def unit_alias_update(
+    *, unit_alias: UnitAlias, alias: str, unit: UnitOfMeasure, actor: AbstractBaseUser | None,
+    reason: str,
+) -> UnitAlias:
+    with transaction.atomic():
+        unit_alias = UnitAlias.objects.select_for_update().get(pk=unit_alias.pk)
+        if (unit_alias.alias, unit_alias.unit_id) == (_spelling(alias), unit.pk):
+            return unit_alias
+        unit_alias.alias, unit_alias.unit = _spelling(alias), unit
+        _save(unit_alias, actor, reason)
+    return unit_alias
+
+
+def unit_alias_delete(*, unit_alias: UnitAlias, actor: AbstractBaseUser | None,
+                      reason: str) -> None:
+    with transaction.atomic():
+        audited(unit_alias, actor, reason).delete()
+
+
+def system_unit_code_create(
+    *, system: ExternalSystem, code: str, unit: UnitOfMeasure, actor: AbstractBaseUser | None,
+    reason: str, outbound: bool = True,
+) -> SystemUnitCode:
+    with transaction.atomic():
+        system_code = SystemUnitCode(system=system, code=_spelling(code), unit=unit,
+                                     outbound=outbound)
+        _save(system_code, actor, reason)
+    return system_code
+
+
+def system_unit_code_update(
+    *, system_unit_code: SystemUnitCode, code: str, unit: UnitOfMeasure, outbound: bool,
+    actor: AbstractBaseUser | None, reason: str,
+) -> SystemUnitCode:
+    with transaction.atomic():
+        system_code = SystemUnitCode.objects.select_for_update().get(pk=system_unit_code.pk)
+        wanted = (_spelling(code), unit.pk, outbound)
+        if (system_code.code, system_code.unit_id, system_code.outbound) == wanted:
+            return system_code
+        system_code.code, system_code.unit, system_code.outbound = _spelling(code), unit, outbound
+        _save(system_code, actor, reason)
+    return system_code
+
+
+def system_unit_code_delete(*, system_unit_code: SystemUnitCode,
+                            actor: AbstractBaseUser | None, reason: str) -> None:
+    with transaction.atomic():
+        audited(system_unit_code, actor, reason).delete()
 
 
 def part_create(

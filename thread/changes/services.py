@@ -473,7 +473,7 @@ def change_order_push(*, push: ChangeOrderPush, system: ExternalSystem,
             priority=push.priority, requester_name=push.requested_by, source_system=system,
             inbound_message=inbound_message)
         for index, given in enumerate(push.affected_items):
-            _push_item(change_order, given, f"/affected_items/{index}", actor, reason,
+            _push_item(change_order, given, f"/affected_items/{index}", system, actor, reason,
                        inbound_message)
         if approves_in_plm:
             _approve_in_plm(change_order, push.approvals, actor, reason)
@@ -483,8 +483,8 @@ def change_order_push(*, push: ChangeOrderPush, system: ExternalSystem,
     return change_order
 
 
-def _push_item(change_order: ChangeOrder, given: ItemPush, pointer: str, actor, reason: str,
-               inbound_message: InboundMessage | None) -> AffectedItem:
+def _push_item(change_order: ChangeOrder, given: ItemPush, pointer: str, system: ExternalSystem,
+               actor, reason: str, inbound_message: InboundMessage | None) -> AffectedItem:
     to_revision = None
     if given.ebom is not None:
         for key in EBOM_OWN_KEYS:
@@ -498,7 +498,7 @@ def _push_item(change_order: ChangeOrder, given: ItemPush, pointer: str, actor, 
                    "reason": reason}
         try:
             to_revision = bom.ebom_push(payload=payload, actor=actor, reason=reason,
-                                        inbound_message=inbound_message).top
+                                        inbound_message=inbound_message, system=system).top
         except DomainError as exc:
             raise _within(exc, f"{pointer}/ebom") from None
     part = Part.objects.filter(number=given.part).first()

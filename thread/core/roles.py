@@ -13,6 +13,10 @@ ROLE_EXTRA_PERMISSIONS: dict[str, list[str]] = {
     "analyst": [
         "catalog.change_plantpart", "catalog.add_plantpart",
         "catalog.add_partunitconversion", "catalog.change_partunitconversion",
+        # how people and systems write units: aliases, each system's own unit codes
+        "catalog.add_unitalias", "catalog.change_unitalias", "catalog.delete_unitalias",
+        "catalog.add_systemunitcode", "catalog.change_systemunitcode",
+        "catalog.delete_systemunitcode",
         "bom.add_ebom",  # the eBOM import (CSV/XLSX) in the admin
         # mapping rule sets: edit drafts, publish or request approval, approve others' work
         "bom.add_mappingruleset", "bom.change_mappingruleset",

@@ -23,7 +23,8 @@ from simple_history.utils import bulk_create_with_history
 from thread.bom.models import MBomVersion
 from thread.catalog.effectivity import plant_date
 from thread.catalog.models import Part, PartRevision, PartUnitConversion, Plant, UnitOfMeasure
-from thread.catalog.selectors import revisions_in_effect
+from thread.catalog.selectors import revisions_in_effect, unit_catalog
+from thread.catalog.units import UnitNotRecognised
 from thread.errors import ErrorItem, InvalidInput, invalid
 from thread.flows.choices import SystemKind
 from thread.flows.models import ExternalSystem
@@ -100,7 +101,7 @@ def purchase_orders_upsert(*, system: ExternalSystem, orders: Sequence[PurchaseO
     reason = require_reason(reason)
     _require_erp(system)
     refs = _References.load(
-        parts={line.part for order in orders for line in order.lines},
+        system=system, parts={line.part for order in orders for line in order.lines},
         plants={order.plant for order in orders},
         units={line.unit for order in orders for line in order.lines})
     problems = _check_numbers(orders)
@@ -227,8 +228,8 @@ def production_orders_upsert(*, system: ExternalSystem, orders: Sequence[Product
     order."""
     reason = require_reason(reason)
     _require_erp(system)
-    refs = _References.load(parts={o.part for o in orders}, plants={o.plant for o in orders},
-                            units={o.unit for o in orders})
+    refs = _References.load(system=system, parts={o.part for o in orders},
+                            plants={o.plant for o in orders}, units={o.unit for o in orders})
     problems = _check_numbers(orders)
     starts: list[tuple[datetime | None, datetime | None]] = []
     for index, order in enumerate(orders):
@@ -368,15 +369,18 @@ def _instant(value: datetime | date, plant: Plant | None, pointer: str,
 
 @dataclass
 class _References:
-    """The catalog rows a push names, read in four queries."""
+    """The catalog rows a push names, read in seven queries (three of them the ways of writing
+    a unit, with the ERP's own unit codes)."""
 
     parts: dict[str, Part]
     plants: dict[str, Plant]
-    units: dict[str, UnitOfMeasure]
+    units: dict[str, UnitOfMeasure]  # by the unit as written ("PCE", "litres")
+    unit_refusals: dict[str, UnitNotRecognised]  # units as written that mean none, or several
     conversions: set[tuple[int, str, str]]  # part id, from dimension, to dimension (both ways)
 
     @classmethod
-    def load(cls, *, parts: set[str], plants: set[str], units: set[str]) -> _References:
+    def load(cls, *, system: ExternalSystem, parts: set[str], plants: set[str],
+             units: set[str]) -> _References:
         found = {p.number: p for p in Part.objects.filter(number__in=parts)
                  .select_related("base_unit")}
         conversions = set()
@@ -384,23 +388,31 @@ class _References:
                 "from_unit", "to_unit"):
             conversions |= {(c.part_id, c.from_unit.dimension, c.to_unit.dimension),
                             (c.part_id, c.to_unit.dimension, c.from_unit.dimension)}
+        catalog = unit_catalog(system=system)
+        codes, refusals = {}, {}
+        for written in units:
+            try:
+                codes[written] = catalog.resolve(written)
+            except UnitNotRecognised as exc:
+                refusals[written] = exc
+        by_code = {u.code: u for u in UnitOfMeasure.objects.filter(code__in=set(codes.values()))}
         return cls(parts=found,
                    plants={p.code: p for p in Plant.objects.filter(code__in=plants)},
-                   units={u.code: u for u in UnitOfMeasure.objects.filter(code__in=units)},
-                   conversions=conversions)
+                   units={written: by_code[code] for written, code in codes.items()},
+                   unit_refusals=refusals, conversions=conversions)
 
     def plant_problem(self, pointer: str, code: str) -> list[ErrorItem]:
         return [] if code in self.plants else [
             ErrorItem(pointer, "unknown_plant", f"Unknown plant {code!r}.")]
 
-    def part_unit_problems(self, at: str, number: str, unit_code: str) -> list[ErrorItem]:
-        part, unit = self.parts.get(number), self.units.get(unit_code)
+    def part_unit_problems(self, at: str, number: str, written: str) -> list[ErrorItem]:
+        part, unit = self.parts.get(number), self.units.get(written)
         problems = []
         if part is None:
             problems.append(ErrorItem(f"{at}/part", "unknown_part", f"Unknown part {number!r}."))
         if unit is None:
-            problems.append(ErrorItem(f"{at}/unit", "unknown_unit",
-                                      f"Unknown unit {unit_code!r}."))
+            refusal = self.unit_refusals[written]
+            problems.append(ErrorItem(f"{at}/unit", refusal.code, refusal.detail))
         if part is None or unit is None:
             return problems
         base = part.base_unit.dimension

@@ -5,8 +5,9 @@ parent-child pairs, the shape of PLM exports and of the analysts' CSV/XLSX files
 the same `ParsedPush`: a list of assemblies, each a part (and maybe a revision label) with its
 direct lines. Every problem is collected with a JSON pointer into the body (`/lines/0/lines/3/
 quantity`, `/rows/17/quantity`), up to MAX_ERRORS, and refused in one InvalidInput; too many
-lines is refused first, as 413. `thread.bom.ebom.planning` then checks the pushed data against the
-database; `thread.bom.ebom.services.ebom_push` writes it.
+lines is refused first, as 413. Units are read as people and systems write them ("litres",
+"EA") and kept as Thread's unit code (`UnitCatalog`). `thread.bom.ebom.planning` then checks the
+pushed data against the database; `thread.bom.ebom.services.ebom_push` writes it.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from thread.bom.choices import ItemType
-from thread.catalog.units import Unit
+from thread.catalog.units import UnitCatalog, UnitNotRecognised
 from thread.catalog.validators import REVISION_LABEL_PATTERN, part_number_problem
 from thread.errors import DomainError, ErrorItem, InvalidInput
 
@@ -271,7 +272,16 @@ def _attributes(value: Any, pointer: str, problems: Problems) -> dict[str, Any]:
     return _plain_json(value)
 
 
-def _line(raw: Any, pointer: str, keys: frozenset[str], units: Mapping[str, Unit],
+def _unit(value: Any, pointer: str, units: UnitCatalog, problems: Problems) -> str | None:
+    """Thread's code of the unit as written ("litres" → "l")."""
+    try:
+        return units.resolve(value if isinstance(value, str) else "")
+    except UnitNotRecognised as exc:
+        problems.add(pointer, exc.code, exc.detail)
+        return None
+
+
+def _line(raw: Any, pointer: str, keys: frozenset[str], units: UnitCatalog,
           problems: Problems) -> LineIn | None:
     if not isinstance(raw, dict):
         problems.add(pointer, "invalid", "A line is a JSON object.")
@@ -288,12 +298,7 @@ def _line(raw: Any, pointer: str, keys: frozenset[str], units: Mapping[str, Unit
         quantity = parse_quantity(raw.get("quantity"))
     except QuantityProblem as exc:
         problems.add(f"{pointer}/quantity", exc.code, exc.detail)
-    unit = raw.get("unit")
-    if not isinstance(unit, str) or not unit:
-        problems.add(f"{pointer}/unit", "required", "A unit is required.")
-    elif unit not in units:
-        problems.add(f"{pointer}/unit", "unknown_unit",
-                     f"Unknown unit {unit!r}; known: {', '.join(sorted(units))}.")
+    unit = _unit(raw.get("unit"), f"{pointer}/unit", units, problems)
     item_type = raw.get("item_type")
     if item_type not in ItemType.values:
         problems.add(f"{pointer}/item_type", "required" if item_type is None else "invalid_choice",
@@ -335,7 +340,7 @@ def _count_nested(lines: Any, depth: int, limit: int) -> int:
 
 # --- The two shapes --------------------------------------------------------------------------
 
-def _parse_nested(body: dict, top: AssemblyIn, units: Mapping[str, Unit],
+def _parse_nested(body: dict, top: AssemblyIn, units: UnitCatalog,
                   problems: Problems) -> list[AssemblyIn]:
     assemblies = [top]
 
@@ -369,7 +374,7 @@ def _parse_nested(body: dict, top: AssemblyIn, units: Mapping[str, Unit],
     return assemblies
 
 
-def _parse_flat(body: dict, top: AssemblyIn, units: Mapping[str, Unit],
+def _parse_flat(body: dict, top: AssemblyIn, units: UnitCatalog,
                 problems: Problems) -> list[AssemblyIn]:
     raw_rows = body["rows"]
     if not isinstance(raw_rows, list):
@@ -442,7 +447,7 @@ def _parse_flat(body: dict, top: AssemblyIn, units: Mapping[str, Unit],
     return list(groups.values())
 
 
-def parse_push(body: Any, *, units: Mapping[str, Unit], max_lines: int) -> ParsedPush:
+def parse_push(body: Any, *, units: UnitCatalog, max_lines: int) -> ParsedPush:
     """Check the shape and every field of a pushed eBOM body; no database access."""
     if not isinstance(body, dict):
         raise InvalidInput("The body is a JSON object.",
@@ -473,8 +478,8 @@ def parse_push(body: Any, *, units: Mapping[str, Unit], max_lines: int) -> Parse
         if not isinstance(release, bool):
             problems.add("/release", "invalid", "release is true or false.")
         top_unit = body.get("unit")
-        if top_unit is not None and top_unit not in units:
-            problems.add("/unit", "unknown_unit", f"Unknown unit {top_unit!r}.")
+        if top_unit is not None:
+            top_unit = _unit(top_unit, "/unit", units, problems)
         top = AssemblyIn(pointer="", lines_pointer="/lines" if form == "nested" else "/rows",
                          part=part or "", revision=revision, lines=None)
         parse = _parse_nested if form == "nested" else _parse_flat

@@ -24,9 +24,9 @@ from thread.bom.models import (
 )
 from thread.catalog import services as catalog
 from thread.catalog.models import Part, PartRevision, UnitOfMeasure
-from thread.catalog.selectors import unit_table
-from thread.catalog.units import Unit
-from thread.flows.models import InboundMessage
+from thread.catalog.selectors import unit_catalog
+from thread.catalog.units import UnitCatalog
+from thread.flows.models import ExternalSystem, InboundMessage
 from thread.history import require_reason
 
 LINE_BATCH_SIZE = 2000
@@ -49,27 +49,29 @@ class EBomPushResult:
                     or self.released)
 
 
-def ebom_validate(*, payload: Any) -> PushPlan:
+def ebom_validate(*, payload: Any, system: ExternalSystem | None = None) -> PushPlan:
     """Everything a push would check, and what it would write, without writing (the admin
     import's preview)."""
-    units = unit_table()
-    return plan_push(_parse(payload, units), units=units, lock=False)
+    units = unit_catalog(system=system)
+    return plan_push(_parse(payload, units), units=units.units, lock=False)
 
 
 def ebom_push(
     *, payload: Any, actor: AbstractBaseUser | None, reason: str,
-    inbound_message: InboundMessage | None = None,
+    inbound_message: InboundMessage | None = None, system: ExternalSystem | None = None,
 ) -> EBomPushResult:
     """Push a whole structure (the body of POST /api/v1/bom/eboms/, already parsed from JSON).
 
     Each changed draft revision gets a new immutable snapshot; a push identical to the current
     snapshot makes none; a released revision's eBOM never changes. With `release`, the top
-    revision and every draft revision the push names are released."""
+    revision and every draft revision the push names are released. Units are read as
+    written, with `system`'s own unit codes first (the system pushing), and stored as
+    Thread's units."""
     reason = require_reason(reason)
     user = actor if actor is not None and actor.is_authenticated else None
     with transaction.atomic():
-        units = unit_table()
-        plan = plan_push(_parse(payload, units), units=units, lock=True)
+        units = unit_catalog(system=system)
+        plan = plan_push(_parse(payload, units), units=units.units, lock=True)
         unit_ids = dict(UnitOfMeasure.objects.values_list("code", "id"))
         created_parts = _create_parts(plan, unit_ids, user, reason)
         created_revisions = _create_revisions(plan, user, reason)
@@ -87,7 +89,7 @@ def ebom_push(
         released=released)
 
 
-def _parse(payload: Any, units: Mapping[str, Unit]) -> ParsedPush:
+def _parse(payload: Any, units: UnitCatalog) -> ParsedPush:
     return parse_push(payload, units=units, max_lines=settings.THREAD_MAX_EBOM_LINES)
 
 

@@ -1,14 +1,71 @@
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from thread.flows.permissions import calling_system
+
+from .. import selectors
 from ..choices import LifecycleState, MakeOrBuy
-from ..models import Part, PartRevision, Plant, RevisionEffectivity, UnitOfMeasure
+from ..models import (
+    Part,
+    PartRevision,
+    Plant,
+    RevisionEffectivity,
+    SystemUnitCode,
+    UnitAlias,
+    UnitOfMeasure,
+)
+from ..units import UnitNotRecognised
 from ..validators import PART_NUMBER_MAX_LENGTH, REVISION_LABEL_PATTERN, part_number_problem
 
 
 class UnitSerializer(serializers.ModelSerializer):
+    aliases = serializers.SlugRelatedField(
+        slug_field="alias", many=True, read_only=True,
+        help_text="The analysts' spellings of this unit (the built-in ones are not listed).")
+
     class Meta:
         model = UnitOfMeasure
-        fields = ["id", "code", "name", "dimension", "factor"]
+        fields = ["id", "code", "name", "dimension", "factor", "aliases"]
+
+
+class UnitAliasSerializer(serializers.ModelSerializer):
+    unit = serializers.SlugRelatedField(slug_field="code", read_only=True)
+
+    class Meta:
+        model = UnitAlias
+        fields = ["id", "alias", "unit"]
+
+
+class SystemUnitCodeSerializer(serializers.ModelSerializer):
+    system = serializers.SlugRelatedField(slug_field="name", read_only=True)
+    unit = serializers.SlugRelatedField(slug_field="code", read_only=True)
+
+    class Meta:
+        model = SystemUnitCode
+        fields = ["id", "system", "code", "unit", "outbound"]
+
+
+@extend_schema_field(OpenApiTypes.STR)
+class WrittenUnitField(serializers.Field):
+    """A unit as people and systems write it (code, name, synonym, an analyst's alias, the
+    calling system's own code), read as Thread's unit; shown as Thread's code."""
+
+    default_error_messages = {"required": "A unit is required."}
+
+    def to_internal_value(self, data) -> UnitOfMeasure:
+        if not isinstance(data, str) or not data.strip():
+            self.fail("required")
+        request = self.context.get("request")
+        catalog = selectors.unit_catalog(system=calling_system(request) if request else None)
+        try:
+            code = catalog.resolve(data)
+        except UnitNotRecognised as exc:
+            raise serializers.ValidationError(exc.detail, code=exc.code) from None
+        return UnitOfMeasure.objects.get(code=code)
+
+    def to_representation(self, value: UnitOfMeasure) -> str:
+        return value.code
 
 
 class PartSerializer(serializers.ModelSerializer):
@@ -38,8 +95,7 @@ class PartPushSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=200)
     description = serializers.CharField(required=False, allow_blank=True, default="")
     category = serializers.CharField(required=False, allow_blank=True, max_length=64, default="")
-    base_unit = serializers.SlugRelatedField(slug_field="code",
-                                             queryset=UnitOfMeasure.objects.all())
+    base_unit = WrittenUnitField(help_text="Unit code, name or synonym (docs/ebom-ingest.md).")
     make_or_buy = serializers.ChoiceField(choices=MakeOrBuy.choices, default=MakeOrBuy.MAKE)
     lifecycle_state = serializers.ChoiceField(choices=LifecycleState.choices,
                                               default=LifecycleState.IN_DESIGN)

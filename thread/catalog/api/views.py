@@ -8,7 +8,14 @@ from thread.flows.idempotency import idempotent
 from thread.flows.reasons import push_reason
 
 from .. import selectors, services
-from ..filtersets import PartFilterSet, PartRevisionFilterSet, PlantFilterSet, UnitFilterSet
+from ..filtersets import (
+    PartFilterSet,
+    PartRevisionFilterSet,
+    PlantFilterSet,
+    SystemUnitCodeFilterSet,
+    UnitAliasFilterSet,
+    UnitFilterSet,
+)
 from ..models import PartRevision
 from . import serializers as s
 
@@ -17,7 +24,7 @@ PLM_ONLY = frozenset({SystemKind.PLM})
 
 def upsert_response(request, push_serializer, upsert, read_serializer) -> Response:
     """Validate a push, hand it to an upsert service, answer 201 (created) or 200 (updated)."""
-    data = push_serializer(data=request.data)
+    data = push_serializer(data=request.data, context={"request": request})
     data.is_valid(raise_exception=True)
     fields = dict(data.validated_data)
     reason = push_reason(request, fields.pop("reason", ""))
@@ -31,6 +38,26 @@ class UnitViewSet(viewsets.ReadOnlyModelViewSet):
     serializer_class = s.UnitSerializer
     filterset_class = UnitFilterSet
     search_fields = ["code", "name"]
+
+
+class UnitAliasViewSet(viewsets.ReadOnlyModelViewSet):
+    """The analysts' spellings of units (added in the admin); the built-in ones are in
+    docs/ebom-ingest.md, "How units are recognised"."""
+
+    queryset = selectors.unit_aliases_list()
+    serializer_class = s.UnitAliasSerializer
+    filterset_class = UnitAliasFilterSet
+    search_fields = ["alias"]
+
+
+class SystemUnitCodeViewSet(viewsets.ReadOnlyModelViewSet):
+    """Each external system's own unit codes: read on the system's pushes, and written on what
+    Thread sends it (`outbound`)."""
+
+    queryset = selectors.system_unit_codes_list()
+    serializer_class = s.SystemUnitCodeSerializer
+    filterset_class = SystemUnitCodeFilterSet
+    search_fields = ["code"]
 
 
 class PlantViewSet(viewsets.ReadOnlyModelViewSet):

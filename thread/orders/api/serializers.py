@@ -12,6 +12,8 @@ from ..choices import ProductionOrderStatus, PurchaseOrderStatus
 from ..models import ProductionOrder, PurchaseOrder, PurchaseOrderLine
 
 QUANTITY = {"max_digits": 20, "decimal_places": 6}
+UNIT_HELP = ("Unit as written: code, name, plural or synonym (\"PCE\", \"litres\"), an analyst's "
+             "alias or the ERP's own code (its unit map); stored as Thread's unit.")
 
 # --- Reading ---------------------------------------------------------------------------------
 
@@ -76,7 +78,7 @@ class PurchaseOrderLinePushSerializer(serializers.Serializer):
     line_number = serializers.IntegerField(min_value=1)
     part = serializers.CharField(max_length=64, help_text="Part number.")
     quantity = serializers.DecimalField(**QUANTITY, help_text="More than 0.")
-    unit = serializers.CharField(max_length=16, help_text="Unit code.")
+    unit = serializers.CharField(max_length=64, help_text=UNIT_HELP)
     due_date = serializers.DateField(help_text="Plant-local delivery date.")
     received_quantity = serializers.DecimalField(required=False, default=0, **QUANTITY)
     status = serializers.ChoiceField(choices=PurchaseOrderStatus.choices,
@@ -130,7 +132,7 @@ class ProductionOrderPushSerializer(serializers.Serializer):
     part = serializers.CharField(max_length=64, help_text="Part number.")
     plant = serializers.CharField(max_length=16, help_text="Plant code.")
     quantity = serializers.DecimalField(**QUANTITY, help_text="More than 0.")
-    unit = serializers.CharField(max_length=16, help_text="Unit code.")
+    unit = serializers.CharField(max_length=64, help_text=UNIT_HELP)
     planned_start = InstantField()
     planned_end = InstantField()
     status = serializers.ChoiceField(choices=ProductionOrderStatus.choices,

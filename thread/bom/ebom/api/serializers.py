@@ -17,7 +17,9 @@ LINE_HELP = {
     "part": "Child part number. Unknown parts are created (in design, base unit = this unit).",
     "name": "Name for a part the line creates; ignored for existing parts.",
     "quantity": "Decimal > 0, at most 6 decimal places; send it as a string to stay exact.",
-    "unit": "Unit code; must convert to the child part's base unit.",
+    "unit": "Unit as written: code, name, plural or synonym (\"litres\", \"EA\"), an analyst's "
+            "alias or the pushing system's own code; stored as Thread's unit. Must convert to "
+            "the child part's base unit.",
     "reference_designators": "E.g. [\"R1\", \"R2\"].",
     "attributes": "Free JSON object the mapping rules can test (material, finish, supplier…).",
 }
@@ -29,7 +31,7 @@ class _LineFields(serializers.Serializer):
     name = serializers.CharField(required=False, max_length=200, help_text=LINE_HELP["name"])
     quantity = serializers.DecimalField(max_digits=20, decimal_places=6,
                                         help_text=LINE_HELP["quantity"])
-    unit = serializers.CharField(max_length=16, help_text=LINE_HELP["unit"])
+    unit = serializers.CharField(max_length=64, help_text=LINE_HELP["unit"])
     item_type = serializers.ChoiceField(choices=ItemType.choices)
     reference_designators = serializers.ListField(child=serializers.CharField(), required=False,
                                                   help_text=LINE_HELP["reference_designators"])
@@ -55,8 +57,9 @@ class _PushFields(serializers.Serializer):
                                      help_text="The top revision; default: its current draft.")
     name = serializers.CharField(required=False, max_length=200,
                                  help_text="Name if the top part is new.")
-    unit = serializers.CharField(required=False, max_length=16,
-                                 help_text="Base unit if the top part is new (default pcs).")
+    unit = serializers.CharField(required=False, max_length=64,
+                                 help_text="Base unit if the top part is new (default pcs), "
+                                           "written as a line's unit may be.")
     release = serializers.BooleanField(
         required=False, default=False,
         help_text="Release the top revision and every draft revision the push names.")

@@ -61,13 +61,14 @@ class EBomViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
         payload = request.data
         given = payload.get("reason") if isinstance(payload, dict) else None
         releases = isinstance(payload, dict) and payload.get("release") is True
-        if releases and calling_system(request) is None and not request.user.has_perm(
+        system = calling_system(request)
+        if releases and system is None and not request.user.has_perm(
                 "catalog.release_partrevision"):
             raise PermissionDenied("Releasing a structure needs the right to release revisions.")
         result = services.ebom_push(
             payload=payload, actor=request.user,
             reason=push_reason(request, given if isinstance(given, str) else ""),
-            inbound_message=getattr(request, "inbound_message", None))
+            inbound_message=getattr(request, "inbound_message", None), system=system)
         return Response(s.EBomPushResultSerializer(result).data,
                         status=status.HTTP_201_CREATED if result.changed else status.HTTP_200_OK)
 
