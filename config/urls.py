@@ -5,6 +5,7 @@ from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
 from thread.api.views import problem_types
+from thread.bom.mbom.api.generate_views import RevisionReleaseView
 from thread.flows.monitor_views import healthz
 
 admin.site.site_header = "Thread — digital-thread hub"
@@ -12,6 +13,9 @@ admin.site.site_title = "Thread"
 admin.site.index_title = "Product master, BOMs and flows"
 
 api_v1 = [
+    # A release generates mBOMs, so bom answers the catalog's release route (its view says why).
+    path("catalog/part-revisions/<int:pk>/release/", RevisionReleaseView.as_view(),
+         name="part-revision-release"),
     path("catalog/", include("thread.catalog.api.urls")),
     path("flows/", include("thread.flows.api.urls")),
     path("bom/", include("thread.bom.api.urls")),

@@ -51,3 +51,21 @@ class JobStatus(models.TextChoices):
 
 
 ACTIVE_JOB_STATUSES = (JobStatus.QUEUED, JobStatus.RUNNING)
+
+
+class JobKind(models.TextChoices):
+    """Why a regeneration job runs, which also says what it covers."""
+
+    RULES_PUBLISHED = "rules_published", "Rules published (every product of the plant)"
+    RELEASE = "release", "Products released (too large to generate in the release)"
+    ON_DEMAND = "on_demand", "Generated on demand"
+
+
+class ReleaseGenerationStatus(models.TextChoices):
+    """What a release did to one product's mBOM at one plant."""
+
+    GENERATED = "generated", "Generated: a new mBOM version"
+    UNCHANGED = "unchanged", "Unchanged: the current mBOM already matches"
+    QUEUED = "queued", "Queued: a regeneration job generates it"
+    NO_PUBLISHED_RULES = "no_published_rules", "Not generated: the plant has no published rules"
+    NO_ERP_SYSTEM = "no_erp_system", "Generated, not sent: the plant has no ERP system"

@@ -10,7 +10,9 @@ from .choices import (
     OPEN_STATUSES,
     PUBLISHED_STATUSES,
     ItemType,
+    JobKind,
     JobStatus,
+    ReleaseGenerationStatus,
     RuleSetEventKind,
     VersionStatus,
 )
@@ -237,6 +239,8 @@ class MBom(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["revision", "plant"], name="mbom_unique_revision_plant"),
         ]
+        # An analyst's "generate now" (docs/mbom.md); granted to analysts and change managers.
+        permissions = [("generate_mbom", "Generate mBOMs on demand")]
 
     def __str__(self) -> str:
         return f"mBOM {self.revision} @ {self.plant.code}"
@@ -332,15 +336,21 @@ class MBomLine(models.Model):
 
 
 class RegenerationJob(models.Model):
-    """Regenerating every released product of a plant after a rule-set publish, in chunks.
+    """Regenerating mBOMs at a plant in chunks: every released product after a rule-set publish,
+    or the products a release or an analyst names (`products`).
 
     `cursor` is the id of the last product revision processed: a job resumes after it, so a
     crash loses at most the chunk in flight (and that chunk is idempotent: fingerprints)."""
 
     plant = models.ForeignKey("catalog.Plant", on_delete=models.PROTECT,
                               related_name="regeneration_jobs")
+    kind = models.CharField(max_length=16, choices=JobKind.choices,
+                            default=JobKind.RULES_PUBLISHED)
     rule_set_version = models.ForeignKey(MappingRuleSetVersion, on_delete=models.PROTECT,
                                          related_name="regeneration_jobs")
+    products = models.ManyToManyField(
+        "catalog.PartRevision", blank=True, related_name="+",
+        help_text="The product revisions to regenerate; none: every product of the plant.")
     status = models.CharField(max_length=12, choices=JobStatus.choices,
                               default=JobStatus.QUEUED)
     total = models.PositiveIntegerField(default=0)
@@ -371,3 +381,34 @@ class RegenerationJob(models.Model):
     @property
     def percent(self) -> int:
         return 100 if not self.total else min(100, self.done * 100 // self.total)
+
+
+class ReleaseGeneration(models.Model):
+    """What a release did to one top-level product's mBOM at one plant: generated in the
+    release's transaction, unchanged, queued as a job, or why not. Written with the release and
+    never changed, so an auditor (and the admin) sees every plant a release reached or could not
+    reach; `released` are the revisions whose release it followed (the product itself, or the
+    sub-assemblies above which it sits)."""
+
+    released = models.ManyToManyField("catalog.PartRevision", related_name="release_generations")
+    product = models.ForeignKey("catalog.PartRevision", on_delete=models.PROTECT,
+                                related_name="+", help_text="The top-level product revision.")
+    plant = models.ForeignKey("catalog.Plant", on_delete=models.PROTECT, related_name="+")
+    status = models.CharField(max_length=20, choices=ReleaseGenerationStatus.choices)
+    mbom_version = models.ForeignKey(MBomVersion, null=True, blank=True, on_delete=models.PROTECT,
+                                     related_name="+", verbose_name="mBOM version",
+                                     help_text="The product's current mBOM version afterwards.")
+    job = models.ForeignKey(RegenerationJob, null=True, blank=True, on_delete=models.PROTECT,
+                            related_name="release_generations")
+    detail = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                   on_delete=models.PROTECT, related_name="+")
+    reason = models.TextField()
+
+    class Meta:
+        ordering = ["-id"]
+        verbose_name = "mBOM generation after a release"
+
+    def __str__(self) -> str:
+        return f"{self.product} @ {self.plant.code}: {self.status}"

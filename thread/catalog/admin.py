@@ -1,4 +1,7 @@
 from django.contrib import admin, messages
+from django.urls import reverse
+from django.utils.html import format_html
+from django.utils.http import urlencode
 
 from thread.admin_tools import AuditedAdmin, ReadOnlyInline, action_reason
 from thread.errors import DomainError
@@ -140,8 +143,20 @@ class PartRevisionAdmin(AuditedAdmin):
         effectivity = RevisionEffectivity.objects.filter(revision=obj).first() if obj.pk else None
         return effectivity.describe() if effectivity else "from its release (no change order set one)"
 
+    @admin.display(description="mBOMs")
+    def mboms_shown(self, obj) -> str:
+        """Links to bom's pages (by URL name: the catalog does not import bom)."""
+        if obj.pk is None or not obj.is_frozen:
+            return "generated when it is released (at the plants that make it)"
+        generate = urlencode({"part": obj.part.number, "revision": obj.label})
+        return format_html('<a href="{}?{}">Generate mBOM now</a> · <a href="{}?{}">what its '
+                           'release did at each plant</a>',
+                           reverse("admin:bom_mbom_generate"), generate,
+                           reverse("admin:bom_releasegeneration_changelist"),
+                           urlencode({"q": obj.part.number}))
+
     def get_readonly_fields(self, request, obj=None):
-        always = ["status", "released_at", "released_by", "effectivity_shown"]
+        always = ["status", "released_at", "released_by", "effectivity_shown", "mboms_shown"]
         if obj is None:
             return always
         if obj.is_frozen:  # a released revision is shown, never edited
@@ -168,7 +183,11 @@ class PartRevisionAdmin(AuditedAdmin):
             except DomainError as exc:
                 self.message_user(request, str(exc), messages.ERROR)
             else:
-                self.message_user(request, f"{revision} released.", messages.SUCCESS)
+                # What the release did to the mBOMs is listed by bom (its hook ran in the release).
+                url = reverse("admin:bom_releasegeneration_changelist")
+                self.message_user(request, format_html(
+                    '{} released; <a href="{}?{}">its mBOMs at each plant</a>.', revision, url,
+                    urlencode({"q": revision.part.number})), messages.SUCCESS)
 
     def has_release_permission(self, request):
         return request.user.has_perm("catalog.release_partrevision")

@@ -207,6 +207,12 @@ class Plant(models.Model):
         "flows.ExternalSystem", null=True, blank=True, on_delete=models.PROTECT,
         related_name="mes_plants", limit_choices_to={"kind": "mes"},
     )
+    makes_new_products = models.BooleanField(
+        default=False,
+        help_text="Make every newly released top-level product that has no plant part data "
+                  "here: its mBOM is generated and sent to this plant's ERP on release. Off: "
+                  "only products whose plant part data says make (and active), or that already "
+                  "have an mBOM here.")
     history = HistoricalRecords()
 
     class Meta:

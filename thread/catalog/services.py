@@ -15,6 +15,7 @@ from thread.errors import ErrorItem, StateConflict, invalid
 from thread.flows.models import ExternalSystem
 from thread.history import audited, require_reason
 
+from . import hooks
 from .choices import RevisionStatus
 from .models import (
     CrossReference,
@@ -223,9 +224,14 @@ def revision_release(
 
 def revisions_release(
     *, revisions: list[PartRevision], actor: AbstractBaseUser | None, reason: str,
+    downstream: bool = True,
 ) -> list[PartRevision]:
     """`revision_release` for a whole structure at once (an eBOM push with `release`): the same
-    transitions and history, in a constant number of queries."""
+    transitions and history, in a constant number of queries.
+
+    With `downstream`, the hooks registered with `hooks.register_after_release` run in the same
+    transaction (bom generates the released products' mBOMs at the plants that make them); a
+    change order's release passes False, since it propagates as of its effectivity itself."""
     reason = require_reason(reason)
     with transaction.atomic():
         locked = list(PartRevision.objects.select_for_update().select_related("part")
@@ -255,6 +261,8 @@ def revisions_release(
             if changed:
                 PartRevision.objects.bulk_update(changed, fields)
                 PartRevision.history.bulk_history_create(changed, update=True)
+        if downstream:
+            hooks.run_after_release(revisions=locked, actor=actor, reason=reason)
     by_pk = {r.pk: r for r in locked}
     return [by_pk[r.pk] for r in revisions]
 
@@ -294,6 +302,18 @@ def plant_create(
         plant = Plant(code=code, name=name, time_zone=time_zone, erp_system=erp_system,
                       mes_system=mes_system)
         _save(plant, actor, reason)
+    return plant
+
+
+def plant_update(*, plant: Plant, actor: AbstractBaseUser | None, reason: str,
+                 makes_new_products: bool | None = None) -> Plant:
+    """Change what a plant makes by default: with `makes_new_products`, every newly released
+    top-level product without plant part data here gets its mBOM at this plant."""
+    with transaction.atomic():
+        plant = Plant.objects.select_for_update().get(pk=plant.pk)
+        if makes_new_products is not None and plant.makes_new_products != makes_new_products:
+            plant.makes_new_products = makes_new_products
+            _save(plant, actor, reason)
     return plant
 
 

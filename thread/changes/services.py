@@ -729,7 +729,9 @@ def _release_revisions(change_order: ChangeOrder, items: list[AffectedItem], act
     new = [i.to_revision for i in items if i.to_revision is not None]
     superseded = [str(i.from_revision) for i in items
                   if i.from_revision is not None and i.to_revision is not None]
-    released = catalog.revisions_release(revisions=new, actor=actor, reason=why) if new else []
+    # The change propagates as of its effectivity itself (release.py), not as of today.
+    released = catalog.revisions_release(revisions=new, actor=actor, reason=why,
+                                         downstream=False) if new else []
     obsolete = [catalog.revision_make_obsolete(revision=i.from_revision, actor=actor, reason=why)
                 for i in items if i.kind == ChangeKind.REMOVE]
     return {"released": [str(r) for r in released], "superseded": superseded,

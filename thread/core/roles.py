@@ -23,6 +23,7 @@ ROLE_EXTRA_PERMISSIONS: dict[str, list[str]] = {
         "bom.change_mappingrulesetversion", "bom.add_mappingrule", "bom.change_mappingrule",
         "bom.delete_mappingrule", "bom.publish_mappingrulesetversion",
         "bom.approve_mappingrulesetversion",
+        "bom.generate_mbom",  # re-apply the rules in force to a product, without a publish
     ],
     "change manager": [
         "catalog.add_part", "catalog.change_part",
@@ -31,6 +32,7 @@ ROLE_EXTRA_PERMISSIONS: dict[str, list[str]] = {
         "bom.add_ebom",
         # four-eyes is about a second person, not a second role
         "bom.approve_mappingrulesetversion",
+        "bom.generate_mbom",
         # change orders: create and run them, release them; approval rights come from the
         # groups of each approval stage (thread.changes), not from a permission
         "changes.add_changeorder", "changes.change_changeorder",

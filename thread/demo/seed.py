@@ -76,6 +76,7 @@ def seed_demo() -> SeedReport:
         _ebom(admin, report)
         _rule_sets(admin, report)
         _mboms(admin, report)
+        _make_new_products(admin, report)
         _change_orders(report)
         _orders(report)
     return report
@@ -232,6 +233,16 @@ def _mboms(actor, report: SeedReport) -> None:
         if result.created:
             report.created["mBOM versions"] = (report.created.get("mBOM versions", 0)
                                                + len(result.created))
+
+
+def _make_new_products(actor, report: SeedReport) -> None:
+    """Both plants make every newly released product (after the seed's own release, which came
+    before their rules), so a product the demo PLM pushes with `release` reaches the sandbox ERP
+    by itself."""
+    for plant in Plant.objects.filter(makes_new_products=False):
+        catalog.plant_update(plant=plant, makes_new_products=True, actor=actor,
+                             reason="Demo: the plants make every newly released product")
+        report.count("plants making new products")
 
 
 def _change_orders(report: SeedReport) -> None:

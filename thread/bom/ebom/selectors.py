@@ -17,6 +17,7 @@ from thread.bom.ebom.ingest import canonical_quantity
 from thread.bom.models import (
     EBom,
     EBomLine,
+    ReleaseGeneration,
 )
 from thread.catalog.choices import RevisionStatus
 from thread.catalog.models import Part, PartRevision
@@ -238,3 +239,10 @@ def engine_ebom(*, revision: PartRevision,
         root_category=revision.part.category, lines_by_parent=lines_by_parent,
         revision_attributes={a.part: a.revision_attributes
                              for a in structure.assemblies.values()})
+
+
+def release_generations(*, revision_ids: Iterable[int]) -> list[ReleaseGeneration]:
+    """What the release of these revisions did to the mBOMs, per product and plant (written by
+    the release itself, see `thread.bom.mbom.services`)."""
+    return list(ReleaseGeneration.objects.filter(released__in=list(revision_ids)).distinct()
+                .select_related("plant", "product__part", "mbom_version").order_by("id"))

@@ -5,7 +5,7 @@ transaction: all or nothing."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
@@ -16,11 +16,13 @@ from django.utils import timezone
 from simple_history.utils import bulk_create_with_history
 
 from thread.bom.bulk import insert_rows
+from thread.bom.ebom import selectors
 from thread.bom.ebom.ingest import ParsedPush, parse_push
 from thread.bom.ebom.planning import PushPlan, plan_push
 from thread.bom.models import (
     EBom,
     EBomLine,
+    ReleaseGeneration,
 )
 from thread.catalog import services as catalog
 from thread.catalog.models import Part, PartRevision, UnitOfMeasure
@@ -42,6 +44,8 @@ class EBomPushResult:
     snapshots: list[EBom]  # the new ones
     unchanged: list[EBom]  # current snapshots the push repeated exactly
     released: list[PartRevision]
+    # What the release did to each product's mBOM at each plant (empty without a release).
+    mboms: list[ReleaseGeneration] = field(default_factory=list)
 
     @property
     def changed(self) -> bool:
@@ -85,6 +89,7 @@ def ebom_push(
     return EBomPushResult(
         top=now.get(plan.top.revision.pk, plan.top.revision), created_parts=created_parts,
         created_revisions=[now.get(r.pk, r) for r in created_revisions],
+        mboms=selectors.release_generations(revision_ids=now) if now else [],
         snapshots=snapshots, unchanged=[t.current for t in plan.unchanged if t.current],
         released=released)
 

@@ -1,26 +1,30 @@
 """mBOMs and their versions are immutable and read-only here. The pages an analyst and an auditor
 work with: a version with its lines, each expandable to its lineage; the preview of a rule-set
 version (a draft too) next to the current mBOMs; the diff of two versions; the accountability
-check; and the regeneration jobs' progress. Every computation is a call into
+check; the regeneration jobs' progress; what each release did to the mBOMs; and "generate
+now", the one write here (it starts jobs through `thread.bom.mbom.services`). Every computation is a call into
 `thread.bom.mbom`; this module only shapes its results for the templates."""
 
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
+from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
-from thread.admin_tools import ReadOnlyAdminMixin, ReadOnlyInline
+from thread.admin_tools import ReadOnlyAdminMixin, ReadOnlyInline, ReasonActionForm, action_reason
 from thread.bom.choices import VersionStatus
 from thread.bom.ebom import selectors as ebom_selectors
 from thread.bom.mbom import preview as generation
 from thread.bom.mbom import selectors as mbom_selectors
+from thread.bom.mbom import services as mbom_services
 from thread.bom.mbom.diff import DiffEntry, LineData
-from thread.bom.models import MBom, MBomVersion, RegenerationJob
-from thread.catalog.models import Part, Plant
+from thread.bom.models import MBom, MBomVersion, RegenerationJob, ReleaseGeneration
+from thread.catalog.models import Part, PartRevision, Plant
+from thread.catalog.selectors import revision_in_effect
 from thread.errors import DomainError
 
 
@@ -53,6 +57,31 @@ class MBomVersionInline(ReadOnlyInline):
     def get_queryset(self, request):
         return super().get_queryset(request).select_related(
             "rule_set_version__rule_set__plant", "created_by", "mbom")
+
+
+class GenerateForm(forms.Form):
+    part = forms.CharField(max_length=64, help_text="Part number of the product.")
+    revision = forms.CharField(max_length=16, required=False,
+                               help_text="Revision label; blank: the newest release.")
+    plants = forms.ModelMultipleChoiceField(
+        queryset=Plant.objects.order_by("code"), required=False,
+        widget=forms.CheckboxSelectMultiple, help_text="None ticked: the plants that make it.")
+    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 2, "cols": 60}),
+                             help_text="Why generate now? Recorded with your name.")
+
+    def clean(self):
+        data = super().clean()
+        part = Part.objects.filter(number=data.get("part", "")).first()
+        if part is None:
+            self.add_error("part", "Unknown part.")
+            return data
+        label = data.get("revision")
+        revision = (PartRevision.objects.filter(part=part, label=label).first() if label
+                    else revision_in_effect(part=part))
+        if revision is None:
+            self.add_error("revision", "No such revision." if label else "Nothing released.")
+        data["part_revision"] = revision
+        return data
 
 
 class PreviewForm(forms.Form):
@@ -88,9 +117,32 @@ class MBomAdmin(_ReadOnlyAdmin):
     readonly_fields = fields
     inlines = [MBomVersionInline]
     change_form_template = "bom/mbom_change_form.html"
+    change_list_template = "bom/mbom_change_list.html"
+    action_form = ReasonActionForm
+    actions = ["reapply_rules"]
 
     def get_queryset(self, request):
         return mbom_selectors.mboms_list()
+
+    def has_generate_permission(self, request):
+        return request.user.has_perm("bom.generate_mbom")
+
+    @admin.action(description="Re-apply the rules in force to the selected mBOMs' products "
+                              "(a job each; the reason box says why)", permissions=["generate"])
+    def reapply_rules(self, request, queryset):
+        reason = action_reason(request, f"Rules re-applied in the admin by {request.user}")
+        jobs = []
+        for mbom in queryset.select_related("revision__part", "plant"):
+            try:
+                jobs += mbom_services.mboms_generate_on_demand(
+                    revision=mbom.revision, plants=[mbom.plant], actor=request.user,
+                    reason=reason)
+            except DomainError as exc:
+                self.message_user(request, f"{mbom}: {exc.detail}", messages.ERROR)
+        if jobs:
+            self.message_user(request, f"{len(jobs)} regeneration job(s) started: "
+                                       f"{', '.join(f'#{job.pk}' for job in jobs)}.",
+                              messages.SUCCESS)
 
     @admin.display(description="current version", ordering="current_number")
     def current(self, obj):
@@ -102,6 +154,7 @@ class MBomAdmin(_ReadOnlyAdmin):
     def get_urls(self):
         view = self.admin_site.admin_view
         return [path("preview/", view(self.preview_view), name="bom_mbom_preview"),
+                path("generate/", view(self.generate_view), name="bom_mbom_generate"),
                 path("<path:object_id>/accountability/", view(self.accountability_view),
                      name="bom_mbom_accountability"),
                 *super().get_urls()]
@@ -129,6 +182,27 @@ class MBomAdmin(_ReadOnlyAdmin):
                     {"assembly": a, "rows": _line_rows(a.diff.entries, preview.lineage)}
                     for a in preview.assemblies])
         return self._render(request, "bom/mbom_preview.html", "Preview mBOMs", context)
+
+    def generate_view(self, request):
+        if not self.has_generate_permission(request):
+            raise PermissionDenied
+        form = GenerateForm(request.POST or None, initial=request.GET.dict())
+        refusal = None
+        if request.method == "POST" and form.is_valid():
+            data = form.cleaned_data
+            try:
+                jobs = mbom_services.mboms_generate_on_demand(
+                    revision=data["part_revision"], plants=list(data["plants"]) or None,
+                    actor=request.user, reason=data["reason"])
+            except DomainError as exc:
+                refusal = exc
+            else:
+                self.message_user(request, f"Generating {data['part_revision']}: "
+                                           f"{len(jobs)} job(s) started.", messages.SUCCESS)
+                return redirect(reverse("admin:bom_regenerationjob_changelist")
+                                + f"?id__in={','.join(str(job.pk) for job in jobs)}")
+        return self._render(request, "bom/mbom_generate.html", "Generate mBOMs now",
+                            {"form": form, "refusal": refusal})
 
     def accountability_view(self, request, object_id):
         mbom = self.get_object(request, object_id)
@@ -213,10 +287,11 @@ class MBomVersionAdmin(_ReadOnlyAdmin):
 
 @admin.register(RegenerationJob)
 class RegenerationJobAdmin(_ReadOnlyAdmin):
-    list_display = ["id", "plant", "rule_set_version", "status", "progress", "error_count",
-                    "changed", "sent", "created_at", "heartbeat_at", "finished_at"]
-    list_filter = ["status", "plant"]
-    fields = ["plant", "rule_set_version", "status", "progress", "total", "done", "changed",
+    list_display = ["id", "plant", "kind", "rule_set_version", "status", "progress",
+                    "error_count", "changed", "sent", "created_at", "heartbeat_at", "finished_at"]
+    list_filter = ["status", "kind", "plant"]
+    fields = ["plant", "kind", "product_list", "rule_set_version", "status", "progress", "total",
+              "done", "changed",
               "sent", "error_count", "error_list", "cursor", "created_at", "created_by",
               "reason", "started_at", "heartbeat_at", "finished_at"]
     readonly_fields = fields
@@ -229,7 +304,49 @@ class RegenerationJobAdmin(_ReadOnlyAdmin):
         return format_html('<progress max="{}" value="{}"></progress> {} / {}', obj.total or 1,
                            obj.done, obj.done, obj.total)
 
+    @admin.display(description="products")
+    def product_list(self, obj):
+        products = list(obj.products.select_related("part"))
+        return ", ".join(map(str, products)) if products else "every product of the plant"
+
     @admin.display(description="errors (latest)")
     def error_list(self, obj):
         return format_html_join("", "<div><strong>{}</strong>: {}</div>",
                                 ((e.get("product"), e.get("message")) for e in obj.errors))
+
+
+@admin.register(ReleaseGeneration)
+class ReleaseGenerationAdmin(_ReadOnlyAdmin):
+    """What each release did to the mBOMs, per product and plant — including where it could not
+    generate, so no plant is skipped silently."""
+
+    list_display = ["created_at", "product", "plant", "status", "version_link", "job_link",
+                    "detail", "created_by"]
+    list_filter = ["status", "plant"]
+    search_fields = ["product__part__number", "released__part__number"]
+    fields = ["product", "plant", "status", "released_list", "version_link", "job_link", "detail",
+              "created_at", "created_by", "reason"]
+    readonly_fields = fields
+
+    def get_queryset(self, request):
+        return (super().get_queryset(request)
+                .select_related("product__part", "plant", "mbom_version", "job", "created_by")
+                .prefetch_related("released__part"))
+
+    @admin.display(description="released")
+    def released_list(self, obj):
+        return ", ".join(str(revision) for revision in obj.released.all())
+
+    @admin.display(description="mBOM version")
+    def version_link(self, obj):
+        if obj.mbom_version is None:
+            return None
+        url = reverse("admin:bom_mbomversion_change", args=[obj.mbom_version_id])
+        return format_html('<a href="{}">v{}</a>', url, obj.mbom_version.number)
+
+    @admin.display(description="job")
+    def job_link(self, obj):
+        if obj.job_id is None:
+            return None
+        url = reverse("admin:bom_regenerationjob_change", args=[obj.job_id])
+        return format_html('<a href="{}">#{}</a>', url, obj.job_id)

@@ -1,7 +1,9 @@
-"""Regenerating a plant's mBOMs after its rules change: a chunked, resumable background job.
+"""Regenerating a plant's mBOMs: a chunked, resumable background job.
 
-Every path to a published rule-set version starts one (`regeneration_job_start`, called by
-`services._publish` in the publishing transaction); the task is enqueued after commit. A task
+Every path to a published rule-set version starts one over all the plant's products
+(`regeneration_job_start`, called by the rules' `_publish` in the publishing transaction); a
+release too large to generate in its own transaction, and an analyst's "generate now", start one
+over named products (`products_job_start`). The task is enqueued after commit. A task
 works through the plant's released products in id order, a chunk per transaction: each
 product's new versions and outbound messages, and the job's cursor and counters, commit
 together. So a crash loses at most the chunk in flight, and redoing it writes nothing new
@@ -20,13 +22,14 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from thread.bom.choices import ACTIVE_JOB_STATUSES, JobStatus
+from thread.bom.choices import ACTIVE_JOB_STATUSES, JobKind, JobStatus
 from thread.bom.mbom import selectors
 from thread.bom.mbom.generation import mbom_generate
 from thread.bom.models import MappingRuleSetVersion, RegenerationJob
+from thread.catalog.models import PartRevision
 from thread.errors import DomainError
 
 logger = logging.getLogger(__name__)
@@ -45,13 +48,34 @@ def regeneration_job_start(*, version: MappingRuleSetVersion, actor: AbstractBas
     RegenerationJob.objects.filter(plant=plant, status__in=ACTIVE_JOB_STATUSES).update(
         status=JobStatus.SUPERSEDED, finished_at=now)
     job = RegenerationJob.objects.create(
-        plant=plant, rule_set_version=version,
-        total=selectors.released_products(plant=plant).count(),
-        created_by=actor if actor is not None and actor.is_authenticated else None,
+        plant=plant, rule_set_version=version, kind=JobKind.RULES_PUBLISHED,
+        total=selectors.released_products(plant=plant).count(), created_by=_user(actor),
         reason=f"Rules {version} published: {reason}")
+    _enqueue_on_commit(job)
+    return job
+
+
+def products_job_start(*, version: MappingRuleSetVersion, products: list[PartRevision],
+                       kind: str, actor: AbstractBaseUser | None, reason: str) -> RegenerationJob:
+    """A job regenerating the named products at the version's plant (a release too large to
+    generate in its own transaction, or an analyst's request), run after the caller's
+    transaction commits. It leaves the plant's other jobs alone; a later publish supersedes it
+    (the plant-wide job covers its products with the newer rules)."""
+    job = RegenerationJob.objects.create(
+        plant=version.rule_set.plant, rule_set_version=version, kind=kind,
+        total=len(products), created_by=_user(actor), reason=reason)
+    job.products.set(products)
+    _enqueue_on_commit(job)
+    return job
+
+
+def _enqueue_on_commit(job: RegenerationJob) -> None:
     job_id = job.pk
     transaction.on_commit(lambda: enqueue(job_id), robust=True)
-    return job
+
+
+def _user(actor: AbstractBaseUser | None):
+    return actor if actor is not None and actor.is_authenticated else None
 
 
 def enqueue(job_id: int) -> None:
@@ -76,8 +100,7 @@ def regeneration_chunk(*, job_id: int, size: int | None = None) -> bool:
         now = timezone.now()
         if job.status == JobStatus.QUEUED:
             job.status, job.started_at = JobStatus.RUNNING, now
-        products = list(selectors.released_products(plant=job.plant)
-                        .filter(pk__gt=job.cursor).select_related("part")[:size])
+        products = list(_products(job).filter(pk__gt=job.cursor).select_related("part")[:size])
         for product in products:
             _regenerate_one(job, product)
             job.cursor = product.pk
@@ -90,11 +113,21 @@ def regeneration_chunk(*, job_id: int, size: int | None = None) -> bool:
         return job.status == JobStatus.RUNNING
 
 
+def _products(job: RegenerationJob) -> QuerySet[PartRevision]:
+    """What the job covers, in id order (its cursor): the named products, or after a publish
+    every released product of the plant."""
+    if job.kind == JobKind.RULES_PUBLISHED:
+        return selectors.released_products(plant=job.plant)
+    return job.products.order_by("id")
+
+
 def _regenerate_one(job: RegenerationJob, product) -> None:
     """One product; a failure is recorded on the job and the job goes on with the next."""
+    # A publish is its own job's cause; a release's or an analyst's job names its reason.
+    cause = job.rule_set_version if job.kind == JobKind.RULES_PUBLISHED else job
     try:
         result = mbom_generate(
-            revision=product, plant=job.plant, cause=job.rule_set_version,
+            revision=product, plant=job.plant, cause=cause,
             rule_set_version=job.rule_set_version, actor=job.created_by, reason=job.reason,
             correlation_id=f"regeneration-{job.pk}")
     except Exception as error:  # one product's failure must not stop the job

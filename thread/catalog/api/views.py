@@ -1,6 +1,5 @@
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
-from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from thread.flows.choices import SystemKind
@@ -16,7 +15,6 @@ from ..filtersets import (
     UnitAliasFilterSet,
     UnitFilterSet,
 )
-from ..models import PartRevision
 from . import serializers as s
 
 PLM_ONLY = frozenset({SystemKind.PLM})
@@ -86,7 +84,8 @@ class PartViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
 
 class PartRevisionViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
     """Part revisions. POST creates a draft revision or updates a draft's description and
-    attributes; a released revision answers 409 if the push would change it."""
+    attributes; a released revision answers 409 if the push would change it. The release
+    (`{id}/release/`) is answered by bom, since it generates mBOMs (config/urls.py)."""
 
     queryset = selectors.revisions_list()
     serializer_class = s.PartRevisionSerializer
@@ -101,14 +100,3 @@ class PartRevisionViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet
     def create(self, request, *args, **kwargs):
         return upsert_response(request, s.PartRevisionPushSerializer, services.revision_upsert,
                                s.PartRevisionSerializer)
-
-    @extend_schema(request=s.ReleaseSerializer, responses={200: s.PartRevisionSerializer})
-    @action(detail=True, methods=["post"], required_perms={"*": ["catalog.release_partrevision"]})
-    @idempotent()
-    def release(self, request, pk=None):
-        revision: PartRevision = self.get_object()
-        data = s.ReleaseSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        revision = services.revision_release(revision=revision, actor=request.user,
-                                             reason=data.validated_data["reason"])
-        return Response(s.PartRevisionSerializer(revision).data)

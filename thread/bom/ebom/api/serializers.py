@@ -8,7 +8,7 @@ schema, so that both shapes, nested and flat, are documented field by field.
 from rest_framework import serializers
 
 from thread.bom.choices import ItemType
-from thread.bom.models import EBom, EBomLine
+from thread.bom.models import EBom, EBomLine, ReleaseGeneration
 from thread.catalog.api.serializers import PartBriefSerializer
 from thread.catalog.models import PartRevision
 
@@ -107,6 +107,31 @@ class PushedEBomSerializer(_Ref):
     line_count = serializers.IntegerField()
 
 
+class _ProductRef(serializers.Serializer):
+    id = serializers.IntegerField()
+    part = serializers.CharField(source="part.number")
+    label = serializers.CharField()
+
+
+class _MBomVersionRef(serializers.Serializer):
+    id = serializers.IntegerField()
+    number = serializers.IntegerField()
+
+
+class ReleaseGenerationSerializer(serializers.ModelSerializer):
+    """What a release did to one product's mBOM at one plant."""
+
+    plant = serializers.CharField(source="plant.code")
+    product = _ProductRef()
+    mbom_version = _MBomVersionRef(allow_null=True)
+    job = serializers.IntegerField(source="job_id", allow_null=True,
+                                   help_text="The regeneration job, when queued.")
+
+    class Meta:
+        model = ReleaseGeneration
+        fields = ["plant", "product", "status", "mbom_version", "job", "detail"]
+
+
 class EBomPushResultSerializer(serializers.Serializer):
     revision = PushedRevisionSerializer(source="top")
     changed = serializers.BooleanField()
@@ -116,6 +141,9 @@ class EBomPushResultSerializer(serializers.Serializer):
     unchanged = PushedEBomSerializer(many=True, help_text="Current snapshots pushed again "
                                                           "unchanged (no new snapshot).")
     released = PushedRevisionSerializer(many=True)
+    mboms = ReleaseGenerationSerializer(
+        many=True, help_text="With release: per product and plant, what happened to its mBOM "
+                             "(generated, unchanged, queued, or why not).")
 
 
 class RevisionBriefSerializer(serializers.ModelSerializer):

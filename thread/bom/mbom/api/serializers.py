@@ -12,7 +12,9 @@ from rest_framework import serializers
 
 from thread.bom.ebom.api.serializers import RevisionBriefSerializer
 from thread.bom.engine.serialise import decimal_text
-from thread.bom.models import MBom, MBomVersion
+from thread.bom.models import MBom, MBomVersion, RegenerationJob
+from thread.catalog.models import Part, Plant
+from thread.catalog.selectors import revision_in_effect
 
 
 @extend_schema_field(OpenApiTypes.STR)
@@ -268,3 +270,65 @@ class MBomQuerySerializer(serializers.Serializer):
 class DiffQuerySerializer(serializers.Serializer):
     against = serializers.IntegerField(help_text="The id of the older version to compare with.")
 
+
+# --- Generating on demand, and the jobs that do it --------------------------------------------
+
+
+class _JobProductRef(serializers.Serializer):
+    id = serializers.IntegerField()
+    part = serializers.CharField(source="part.number")
+    label = serializers.CharField()
+
+
+class RegenerationJobSerializer(serializers.ModelSerializer):
+    plant = serializers.CharField(source="plant.code")
+    rule_set_version = _VersionRef()
+    products = _JobProductRef(many=True, read_only=True,
+                              help_text="The products it regenerates; empty: every product of "
+                                        "the plant (after a publish).")
+    percent = serializers.IntegerField()
+    created_by = serializers.SlugRelatedField(slug_field="username", read_only=True,
+                                              allow_null=True)
+
+    class Meta:
+        model = RegenerationJob
+        fields = ["id", "plant", "kind", "status", "rule_set_version", "products", "total", "done",
+                  "percent", "changed", "sent", "error_count", "errors", "created_at",
+                  "created_by", "reason", "started_at", "finished_at"]
+
+
+class GenerateSerializer(serializers.Serializer):
+    """Which revision to generate, where, and why."""
+
+    part = serializers.CharField(max_length=64, help_text="Part number of the product.")
+    revision = serializers.CharField(required=False, max_length=16,
+                                     help_text="Revision label; default: the newest release.")
+    plants = serializers.ListField(child=serializers.CharField(max_length=16), required=False,
+                                   allow_empty=False,
+                                   help_text="Plant codes; default: the plants that make it.")
+    reason = serializers.CharField(max_length=2000, help_text="Why: recorded with your name.")
+
+    def validate(self, attrs):
+        part = Part.objects.filter(number=attrs["part"]).first()
+        if part is None:
+            raise serializers.ValidationError({"part": f"Unknown part {attrs['part']!r}."})
+        label = attrs.get("revision")
+        revision = (part.revisions.filter(label=label).first() if label
+                    else revision_in_effect(part=part))
+        if revision is None:
+            raise serializers.ValidationError({"revision": (
+                f"{part.number} has no revision {label!r}." if label
+                else f"{part.number} has no released revision.")})
+        attrs["revision"] = revision
+        if "plants" in attrs:
+            found = {p.code: p for p in Plant.objects.filter(code__in=attrs["plants"])}
+            unknown = {str(i): [f"Unknown plant {code!r}."]
+                       for i, code in enumerate(attrs["plants"]) if code not in found}
+            if unknown:
+                raise serializers.ValidationError({"plants": unknown})
+            attrs["plants"] = [found[code] for code in dict.fromkeys(attrs["plants"])]
+        return attrs
+
+
+class GeneratedSerializer(serializers.Serializer):
+    jobs = RegenerationJobSerializer(many=True)

@@ -122,3 +122,13 @@ class AccountabilityView(APIView):
                                            rule_set_version=version,
                                            as_of=query.validated_data.get("as_of"))
         return Response(s.AccountabilitySerializer(report).data)
+
+
+class RegenerationJobViewSet(viewsets.ReadOnlyModelViewSet):
+    """mBOM regeneration jobs and their progress: after a rule-set publish (every product of the
+    plant), after a release too large to generate in its own transaction, and on demand."""
+
+    queryset = mbom_selectors.regeneration_jobs_list().prefetch_related("products__part")
+    serializer_class = s.RegenerationJobSerializer
+    filterset_fields = ["status", "kind"]
+    system_read_kinds = READERS
