@@ -409,6 +409,7 @@ class ReleaseGeneration(models.Model):
     class Meta:
         ordering = ["-id"]
         verbose_name = "mBOM generation after a release"
+        verbose_name_plural = "mBOM generations after releases"
 
     def __str__(self) -> str:
         return f"{self.product} @ {self.plant.code}: {self.status}"

@@ -157,6 +157,6 @@ def _verdict(result: GenerationResult, plant: Plant) -> tuple[str, str]:
                                       f"{plant.code} has no ERP system to send them to.{drafts}")
     if result.created:
         return Status.GENERATED, (f"{len(result.created)} new mBOM version(s), "
-                                  f"{len(result.messages)} message(s) to {plant.erp_system}."
+                                  f"{len(result.messages)} message(s) to {plant.erp_system.name}."
                                   f"{drafts}")
     return Status.UNCHANGED, f"The current mBOMs already match.{drafts}"
