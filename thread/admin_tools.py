@@ -22,7 +22,10 @@ def action_reason(request, default: str) -> str:
 
 
 class AuditedAdmin(SimpleHistoryAdmin):
-    """A history-tracked admin whose change form has a required Reason field.
+    """A history-tracked admin whose change form has a required Reason field, drawn next to the
+    save buttons (templates/admin/submit_line.html) rather than in a fieldset: a model field of
+    the same name (a version's "why it was published") can then still be shown, and the input
+    is never hidden.
 
     `save_with_reason` is where a subclass hands the write to its service; the default only
     attaches who/why to a plain reference-data save (the model form already ran full_clean)."""
@@ -38,13 +41,6 @@ class AuditedAdmin(SimpleHistoryAdmin):
             "reason": forms.CharField(widget=forms.Textarea(attrs={"rows": 2, "cols": 60}),
                                       help_text=REASON_HELP),
         })
-
-    def get_fieldsets(self, request, obj=None):
-        fieldsets = super().get_fieldsets(request, obj)
-        names = [f for _, opts in fieldsets for f in opts["fields"]]
-        if "reason" in names or not self.has_change_permission(request, obj):
-            return fieldsets
-        return [*fieldsets, ("Audit", {"fields": ["reason"]})]
 
     def save_model(self, request, obj, form, change):
         self.save_with_reason(request, obj, form, change, form.cleaned_data["reason"])
