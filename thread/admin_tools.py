@@ -5,6 +5,7 @@ from __future__ import annotations
 from django import forms
 from django.contrib import admin
 from django.contrib.admin.helpers import ActionForm
+from django.core.exceptions import PermissionDenied
 from simple_history.admin import SimpleHistoryAdmin
 
 from thread.history import audited
@@ -47,6 +48,23 @@ class AuditedAdmin(SimpleHistoryAdmin):
 
     def save_with_reason(self, request, obj, form, change, reason: str) -> None:
         audited(obj, request.user, reason).save()
+
+
+class ActionsOnlyAdmin(SimpleHistoryAdmin):
+    """Rows that change only through named steps (actions and buttons, each with its note, each a
+    service call): the page shows every field read-only and offers no Save, and a save posted
+    anyway is refused, so no history row is ever written without a reason."""
+
+    def get_readonly_fields(self, request, obj=None):
+        return [field.name for field in self.model._meta.fields]
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        extra = {"show_save": False, "show_save_and_continue": False,
+                 "show_save_and_add_another": False, **(extra_context or {})}
+        return super().change_view(request, object_id, form_url, extra_context=extra)
+
+    def save_model(self, request, obj, form, change):
+        raise PermissionDenied("This page changes only through its steps, each with a note.")
 
 
 class ReadOnlyInline(admin.TabularInline):

@@ -55,3 +55,28 @@ def test_flags_are_acknowledged_and_resolved_from_the_list(orders, eco, roles): 
                                  "reason": ""}, follow=True)
     assert "A reason is required" in response.content.decode()
     assert login("auditor").get(url).status_code == 200
+
+
+def test_a_flag_page_offers_its_steps_not_a_save(orders, eco, roles):  # noqa: F811
+    [flag, *_] = impact_flags_raise(change_order=eco, impact=change_order_impact(
+        change_order=eco), actor=None, reason="release")
+    client = login("change manager")
+    url = f"/admin/changes/impactflag/{flag.pk}/change/"
+    page = client.get(url).content.decode()
+    assert 'name="_save"' not in page and 'name="_continue"' not in page
+    steps = page.split('id="flag-steps"')[1].split("</div>\n  </div>")[0]
+    assert ">Acknowledge<" in steps and ">Resolve<" not in steps  # only the next step
+    assert 'id="flag-steps"' not in login("auditor").get(url).content.decode()
+    history = flag.history.count()
+    assert client.post(url, {}).status_code == 403  # a save posted anyway changes nothing
+    assert flag.history.count() == history
+    refused = client.post(f"/admin/changes/impactflag/{flag.pk}/acknowledge/", {"note": ""},
+                          follow=True)
+    assert "A reason is required" in refused.content.decode()
+    flag.refresh_from_db()
+    assert flag.status == "open"
+    client.post(f"/admin/changes/impactflag/{flag.pk}/acknowledge/",
+                {"note": "Buyer informed"}, follow=True)
+    flag.refresh_from_db()
+    assert (flag.status, flag.acknowledge_note) == ("acknowledged", "Buyer informed")
+    assert flag.history.first().history_change_reason == "Buyer informed"

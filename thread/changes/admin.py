@@ -12,9 +12,14 @@ from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
-from simple_history.admin import SimpleHistoryAdmin
 
-from thread.admin_tools import AuditedAdmin, ReadOnlyInline, ReasonActionForm, action_reason
+from thread.admin_tools import (
+    ActionsOnlyAdmin,
+    AuditedAdmin,
+    ReadOnlyInline,
+    ReasonActionForm,
+    action_reason,
+)
 from thread.catalog.effectivity import EffectivityInput, EffectivityKind
 from thread.catalog.models import PartRevision, RevisionEffectivity
 from thread.errors import DomainError
@@ -389,7 +394,7 @@ class PlmSettingsAdmin(AuditedAdmin):
 # --- Impact: the flags a release raises on open orders, and the impact page ---------------
 
 @admin.register(ImpactFlag)
-class ImpactFlagAdmin(SimpleHistoryAdmin):
+class ImpactFlagAdmin(ActionsOnlyAdmin):
     list_display = ["id", "change_order_link", "order", "kind", "status", "summary",
                     "raised_at", "acknowledged_by", "resolved_by"]
     list_filter = ["status", "kind"]
@@ -397,10 +402,7 @@ class ImpactFlagAdmin(SimpleHistoryAdmin):
                      "production_order__number", "part__number"]
     action_form = ReasonActionForm
     actions = ["acknowledge_selected", "resolve_selected"]
-    readonly_fields = ["change_order", "purchase_order", "production_order", "kind", "part",
-                       "summary", "details", "status", "raised_at", "raised_by",
-                       "acknowledged_at", "acknowledged_by", "acknowledge_note", "resolved_at",
-                       "resolved_by", "resolution_note"]
+    change_form_template = "changes/impactflag_change_form.html"
 
     def get_queryset(self, request):
         return selectors.impact_flags_list()
@@ -438,10 +440,37 @@ class ImpactFlagAdmin(SimpleHistoryAdmin):
         if moved:
             self.message_user(request, f"{moved} flag(s) {done}.", messages.SUCCESS)
 
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        may_move = self.has_change_permission(request)
+        extra = {"steps": [step for step, allowed in [
+            ("acknowledge", may_move), ("resolve", may_move)] if allowed], **(extra_context or {})}
+        return super().change_view(request, object_id, form_url, extra_context=extra)
+
+    def step_view(self, request, object_id, step):
+        """One flag's step from its own page, with the note typed there."""
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        if not self.has_change_permission(request):
+            raise PermissionDenied
+        flag = self.get_object(request, object_id)
+        if flag is None:
+            raise Http404
+        service = {"acknowledge": flags.impact_flag_acknowledge,
+                   "resolve": flags.impact_flag_resolve}[step]
+        try:
+            service(flag=flag, actor=request.user, note=request.POST.get("note", ""))
+        except DomainError as exc:
+            self.message_user(request, exc.detail, messages.ERROR)
+        else:
+            self.message_user(request, f"Flag #{flag.pk} {step}d.", messages.SUCCESS)
+        return redirect(reverse("admin:changes_impactflag_change", args=[flag.pk]))
+
     def get_urls(self):
         view = self.admin_site.admin_view
         return [path("impact/<int:change_order_id>/", view(self.impact_view),
                      name="changes_impact"),
+                *(path(f"<path:object_id>/{step}/", view(self.step_view), {"step": step},
+                       name=f"changes_impactflag_{step}") for step in ("acknowledge", "resolve")),
                 *super().get_urls()]
 
     def impact_view(self, request, change_order_id: int):
