@@ -7,6 +7,8 @@ from django.contrib import admin
 from django.contrib.admin.helpers import ActionForm
 from django.core.exceptions import PermissionDenied
 from simple_history.admin import SimpleHistoryAdmin
+from simple_history.models import DeletedObject
+from simple_history.template_utils import HistoricalRecordContextHelper
 
 from thread.history import audited
 
@@ -22,7 +24,27 @@ def action_reason(request, default: str) -> str:
     return (request.POST.get("reason") or "").strip() or default
 
 
-class AuditedAdmin(SimpleHistoryAdmin):
+NOT_SET = "—"
+
+
+class _HistoryDeltas(HistoricalRecordContextHelper):
+    """simple-history shows a reference set for the first time as "Deleted user (pk=None)" (it
+    takes the empty old value for a deleted row); an empty value reads "—"."""
+
+    def prepare_delta_change_value(self, change, value):
+        if isinstance(value, DeletedObject) and value.pk is None:
+            return NOT_SET
+        return super().prepare_delta_change_value(change, value)
+
+
+class HistoryAdmin(SimpleHistoryAdmin):
+    """Every history page of Thread: the history as an auditor reads it."""
+
+    def get_historical_record_context_helper(self, request, historical_record):
+        return _HistoryDeltas(self.model, historical_record)
+
+
+class AuditedAdmin(HistoryAdmin):
     """A history-tracked admin whose change form has a required Reason field, drawn next to the
     save buttons (templates/admin/submit_line.html) rather than in a fieldset: a model field of
     the same name (a version's "why it was published") can then still be shown, and the input
@@ -50,7 +72,7 @@ class AuditedAdmin(SimpleHistoryAdmin):
         audited(obj, request.user, reason).save()
 
 
-class ActionsOnlyAdmin(SimpleHistoryAdmin):
+class ActionsOnlyAdmin(HistoryAdmin):
     """Rows that change only through named steps (actions and buttons, each with its note, each a
     service call): the page shows every field read-only and offers no Save, and a save posted
     anyway is refused, so no history row is ever written without a reason."""

@@ -67,3 +67,18 @@ def _request(client):
     request = RequestFactory().get("/admin/")
     request.user = get_user_model().objects.get(username="checker")
     return request
+
+
+def test_history_shows_a_reference_set_for_the_first_time_as_a_dash(client, units):
+    from thread.catalog import services as catalog
+
+    releaser = get_user_model().objects.create_superuser("releaser", password="x")
+    part = catalog.part_create(number="FR-1", name="Frame", base_unit=units["pcs"], actor=None,
+                               reason="t")
+    revision = catalog.revision_create(part=part, label="A", actor=None, reason="t")
+    catalog.revision_release(revision=revision, actor=releaser, reason="Design review passed")
+    client.force_login(releaser)
+    page = client.get(f"/admin/catalog/partrevision/{revision.pk}/history/").content.decode()
+    assert "Deleted user" not in page
+    released_by = re.search(r"<strong>Released by:</strong>(.*?)</li>", page, re.S).group(1)
+    assert re.sub(r"(&nbsp;|\s)+", " ", released_by).strip() == "— &rarr; releaser"

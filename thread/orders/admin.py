@@ -4,15 +4,14 @@ raises on them, and its impact page, are in the changes admin."""
 from __future__ import annotations
 
 from django.contrib import admin
-from simple_history.admin import SimpleHistoryAdmin
 
-from thread.admin_tools import ReadOnlyAdminMixin, ReadOnlyInline
+from thread.admin_tools import HistoryAdmin, ReadOnlyAdminMixin, ReadOnlyInline
 
 from . import selectors
 from .models import ProductionOrder, PurchaseOrder, PurchaseOrderLine
 
 
-class _MirrorAdmin(ReadOnlyAdminMixin, SimpleHistoryAdmin):
+class _MirrorAdmin(ReadOnlyAdminMixin, HistoryAdmin):
     """The ERP owns these rows: people read them and their history."""
 
 

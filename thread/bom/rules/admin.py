@@ -13,9 +13,8 @@ from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
-from simple_history.admin import SimpleHistoryAdmin
 
-from thread.admin_tools import AuditedAdmin, ReadOnlyInline
+from thread.admin_tools import AuditedAdmin, HistoryAdmin, ReadOnlyInline
 from thread.bom.choices import OPEN_STATUSES, PUBLISHED_STATUSES, VersionStatus
 from thread.bom.mbom import preview as generation
 from thread.bom.mbom import selectors as mbom_selectors
@@ -439,7 +438,7 @@ PUBLISHING_STEPS = ("publish", "approve", "rollback")
 
 
 @admin.register(MappingRule)
-class MappingRuleAdmin(SimpleHistoryAdmin):
+class MappingRuleAdmin(HistoryAdmin):
     """Rules are edited on their version's page; this list finds them across versions and
     shows each rule's history (who changed what, when and why)."""
 
