@@ -9,6 +9,7 @@ import re
 import pytest
 from django.contrib import admin
 from django.contrib.auth import get_user_model
+from django.contrib.staticfiles import finders
 
 from thread.bom.models import MappingRuleSet
 from thread.bom.rules import services as rules
@@ -82,3 +83,12 @@ def test_history_shows_a_reference_set_for_the_first_time_as_a_dash(client, unit
     assert "Deleted user" not in page
     released_by = re.search(r"<strong>Released by:</strong>(.*?)</li>", page, re.S).group(1)
     assert re.sub(r"(&nbsp;|\s)+", " ", released_by).strip() == "— &rarr; releaser"
+
+
+def test_the_api_docs_load_their_assets_from_the_project(client, settings):
+    for page in ("/api/docs/", "/api/redoc/"):
+        html = client.get(page).content.decode()
+        assets = re.findall(r'(?:src|href)="([^"]+\.(?:js|css))"', html)
+        assert assets and all(a.startswith(settings.STATIC_URL) for a in assets), (page, assets)
+        for asset in assets:  # shipped with the project (collectstatic serves them)
+            assert finders.find(asset.removeprefix(settings.STATIC_URL)), asset
