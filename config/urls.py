@@ -6,6 +6,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, Spec
 
 from thread.api.views import problem_types
 from thread.bom.mbom.api.generate_views import RevisionReleaseView
+from thread.core.views import home
 from thread.flows.monitor_views import healthz
 
 admin.site.site_header = "Thread — digital-thread hub"
@@ -26,6 +27,7 @@ api_v1 = [
 ]
 
 urlpatterns = [
+    path("", home, name="home"),
     path("healthz", healthz, name="healthz"),
     # Before the admin's own URLs, so they are not taken for an app's model pages.
     path("admin/flows/monitor/", include("thread.flows.monitor_urls")),

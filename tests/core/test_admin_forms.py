@@ -9,6 +9,7 @@ import re
 import pytest
 from django.contrib import admin
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
 from django.contrib.staticfiles import finders
 
 from thread.bom.models import MappingRuleSet
@@ -92,3 +93,16 @@ def test_the_api_docs_load_their_assets_from_the_project(client, settings):
         assert assets and all(a.startswith(settings.STATIC_URL) for a in assets), (page, assets)
         for asset in assets:  # shipped with the project (collectstatic serves them)
             assert finders.find(asset.removeprefix(settings.STATIC_URL)), asset
+
+
+def test_the_home_page_says_where_each_role_starts(client, roles):
+    anonymous = client.get("/").content.decode()
+    assert "Log in" in anonymous
+    auditor = get_user_model().objects.create_user("aud", password="x", is_staff=True)
+    auditor.groups.add(Group.objects.get(name="auditor"))
+    client.force_login(auditor)
+    page = client.get("/").content.decode()
+    assert 'data-role="auditor"' in page and 'data-role="analyst"' not in page
+    assert 'href="/"' in client.get("/admin/").content.decode()  # "View site" leads home
+    problems = client.get("/problems/").content.decode()
+    assert "Django administration" not in problems and "Thread" in problems
