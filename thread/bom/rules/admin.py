@@ -12,6 +12,7 @@ from django.http import Http404, HttpResponseNotAllowed
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils.functional import SimpleLazyObject
 from django.utils.html import format_html
 
 from thread.admin_tools import AuditedAdmin, HistoryAdmin, ReadOnlyInline
@@ -349,15 +350,41 @@ class MappingRuleSetVersionAdmin(AuditedAdmin):
             and user.has_perm("bom.change_mappingrulesetversion"),
             "jobs": (mbom_selectors.regeneration_jobs_list().filter(rule_set_version=version)[:5]
                      if status in PUBLISHED_STATUSES else ()),
+            # computed only when the page is drawn (not for a save that redirects)
+            "comparison": SimpleLazyObject(lambda: self._comparison(
+                version, rules_selectors.version_to_compare(version=version))),
             "action_help": ACTION_HELP.values(), "condition_fields": CONDITION_FIELDS,
             "condition_shapes": CONDITION_SHAPES,
             **(extra_context or {}),
         }
         return super().change_view(request, object_id, form_url, extra_context=extra)
 
+    @staticmethod
+    def _comparison(version, against) -> dict:
+        if against is None:
+            return {"against": None, "diff": None}
+        return {"against": against,
+                "diff": rules_selectors.version_diff(version=version, against=against)}
+
+    def compare_view(self, request, object_id):
+        """Any two versions of a plant's rules: ?against=<version id> (default: as on the
+        version's page)."""
+        version = self._version_or_404(request, object_id)
+        others = mbom_selectors.rule_set_versions_list().filter(rule_set_id=version.rule_set_id)
+        chosen = request.GET.get("against", "")
+        against = (others.filter(pk=int(chosen)).first() if chosen.isdigit()
+                   else rules_selectors.version_to_compare(version=version))
+        return TemplateResponse(request, "bom/version_compare.html", {
+            **self.admin_site.each_context(request), "opts": self.model._meta,
+            "title": f"{version} compared", "version": version,
+            "versions": others.exclude(pk=version.pk).order_by("-number"),
+            **self._comparison(version, against)})
+
     def get_urls(self):
         view = self.admin_site.admin_view
         return [
+            path("<path:object_id>/compare/", view(self.compare_view),
+                 name="bom_mappingrulesetversion_compare"),
             path("<path:object_id>/validate/", view(self.validate_view),
                  name="bom_mappingrulesetversion_validate"),
             path("<path:object_id>/workflow/<slug:step>/", view(self.workflow_view),

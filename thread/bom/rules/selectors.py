@@ -5,11 +5,13 @@ from __future__ import annotations
 from django.db.models import OuterRef, QuerySet, Subquery
 
 from thread.bom.choices import OPEN_STATUSES, VersionStatus
+from thread.bom.mbom.selectors import engine_rules, rule_set_versions_list
 from thread.bom.models import (
     MappingRule,
     MappingRuleSet,
     MappingRuleSetVersion,
 )
+from thread.bom.rules.diff import RuleSetDiff, rule_set_diff
 
 
 def rule_sets_list() -> QuerySet[MappingRuleSet]:
@@ -24,6 +26,28 @@ def rule_sets_list() -> QuerySet[MappingRuleSet]:
                       current_published_at=Subquery(published.values("published_at")[:1]),
                       open_version_id=Subquery(open_.values("pk")[:1]),
                       open_status=Subquery(open_.values("status")[:1])))
+
+
+def version_to_compare(*, version: MappingRuleSetVersion) -> MappingRuleSetVersion | None:
+    """What a version is compared with by default: an open or superseded version with the
+    plant's rules in force (else the version it started from); the published one with the
+    version it replaced."""
+    published = (rule_set_versions_list()
+                 .filter(rule_set_id=version.rule_set_id, status=VersionStatus.PUBLISHED)
+                 .exclude(pk=version.pk).first())
+    if version.status != VersionStatus.PUBLISHED and published is not None:
+        return published
+    if version.based_on_id is not None:
+        return rule_set_versions_list().get(pk=version.based_on_id)
+    return (rule_set_versions_list().filter(rule_set_id=version.rule_set_id,
+                                            number__lt=version.number or 0)
+            .order_by("-number").first())
+
+
+def version_diff(*, version: MappingRuleSetVersion,
+                 against: MappingRuleSetVersion) -> RuleSetDiff:
+    """What `version` changes against `against` (two queries: each one's rules)."""
+    return rule_set_diff(engine_rules(version=against), engine_rules(version=version))
 
 
 def version_authors(*, version: MappingRuleSetVersion) -> set[int]:

@@ -80,3 +80,50 @@ class MappingRuleSetVersionSerializer(serializers.ModelSerializer):
         fields = ["id", "rule_set", "plant", "number", "status", "based_on", "notes",
                   "created_at", "created_by", "requested_at", "requested_by", "approved_at",
                   "approved_by", "published_at", "published_by", "reason", "rules", "events"]
+
+
+# --- Comparing two versions --------------------------------------------------------------------
+
+
+class DiffQuerySerializer(serializers.Serializer):
+    against = serializers.IntegerField(required=False, min_value=1,
+                                       help_text="Version id; default: the version in force "
+                                                 "(or the one this version replaced).")
+
+
+class _DiffRuleSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    order = serializers.IntegerField()
+    name = serializers.CharField()
+    action = serializers.CharField()
+    condition = serializers.JSONField()
+    params = serializers.JSONField()
+    enabled = serializers.BooleanField()
+
+
+class _FieldChangeSerializer(serializers.Serializer):
+    field = serializers.CharField()
+    old = serializers.JSONField()
+    new = serializers.JSONField()
+
+
+class _RuleChangeSerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=["added", "removed", "moved", "changed", "unchanged"])
+    name = serializers.CharField()
+    moved = serializers.BooleanField()
+    old = _DiffRuleSerializer(allow_null=True)
+    new = _DiffRuleSerializer(allow_null=True)
+    fields = _FieldChangeSerializer(many=True)
+
+
+class _DiffSummarySerializer(serializers.Serializer):
+    added = serializers.IntegerField()
+    removed = serializers.IntegerField()
+    moved = serializers.IntegerField()
+    changed = serializers.IntegerField()
+
+
+class RuleSetDiffSerializer(serializers.Serializer):
+    against = _VersionBrief()
+    summary = _DiffSummarySerializer(source="diff.summary")
+    changes = _RuleChangeSerializer(many=True, source="diff.changes")

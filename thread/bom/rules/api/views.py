@@ -1,7 +1,10 @@
 """Mapping rule sets, read-only in the API: they are edited in the admin (docs/mapping-rules.md)."""
 
 from django.db.models import Prefetch
-from rest_framework import viewsets
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, viewsets
+from rest_framework.decorators import action
+from rest_framework.response import Response
 
 from thread.bom.ebom.api.views import READERS
 from thread.bom.mbom import selectors as mbom_selectors
@@ -35,3 +38,21 @@ class MappingRuleSetVersionViewSet(viewsets.ReadOnlyModelViewSet):
         return super().get_queryset().prefetch_related(
             Prefetch("rules", queryset=MappingRule.objects.order_by("order", "id")),
             Prefetch("events", queryset=MappingRuleSetEvent.objects.select_related("actor")))
+
+    @extend_schema(parameters=[s.DiffQuerySerializer], responses={200: s.RuleSetDiffSerializer})
+    @action(detail=True, methods=["get"])
+    def diff(self, request, pk=None):
+        """What this version changes against another of the same rule set (`against`; default:
+        the version in force, or the one it replaced): rules added, removed, moved, changed."""
+        version = self.get_object()
+        query = s.DiffQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        against_id = query.validated_data.get("against")
+        against = (mbom_selectors.rule_set_versions_list()
+                   .filter(rule_set_id=version.rule_set_id, pk=against_id).first()
+                   if against_id is not None else selectors.version_to_compare(version=version))
+        if against is None:
+            raise serializers.ValidationError({"against": "No version of this rule set to "
+                                                          "compare with."})
+        diff = selectors.version_diff(version=version, against=against)
+        return Response(s.RuleSetDiffSerializer({"against": against, "diff": diff}).data)
