@@ -65,7 +65,7 @@ def scenario(page, released) -> None:
     page.fill("#id_username", "analyst")
     page.fill("#id_password", PASSWORD)
     page.click("input[type=submit]")
-    page.get_by_role("link", name="Generate mBOM now").click()
+    page.get_by_role("link", name="Generate mBOM now", exact=True).click()
     assert page.locator("#id_part").input_value() == "PR-1"
     assert page.locator("#id_revision").input_value() == "A"
     page.screenshot(path=page.screenshots / "1-generate-form.png", full_page=True)
@@ -91,7 +91,7 @@ def scenario(page, released) -> None:
 
     # What the release did at each plant, linked from the mBOM list.
     page.goto(f"{base}/admin/bom/mbom/")
-    page.get_by_role("link", name="After releases").click()
+    page.get_by_role("link", name="After releases", exact=True).click()
     rows = page.locator("#result_list").inner_text()
     assert "PR-1 rev A" in rows and "Generated: a new mBOM version" in rows
     page.screenshot(path=page.screenshots / "3-after-releases.png", full_page=True)
