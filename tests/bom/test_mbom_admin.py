@@ -86,6 +86,27 @@ def test_preview_of_a_draft_shows_the_change_with_lineage_and_writes_nothing(gen
     assert "every eBOM line is accounted for" in page
 
 
+def test_the_plant_preview_of_a_draft_sums_up_every_product(generated, analyst):
+    draft = draft_from(generated, replace(BOX, order=60, name="Screw 0 welded",
+                                          action="assign_operation",
+                                          condition={"field": "part", "op": "eq",
+                                                     "value": "SC-0"},
+                                          params={"operation": "WELD"}))
+    plant = generated.rule_set.plant
+    before = row_counts()
+    page = " ".join(analyst.get(f"{ADMIN}mbom/preview/", {
+        "plant": plant.pk, "rule_set_version": draft.pk}).content.decode().split())
+    assert row_counts() == before
+    assert "<strong>1</strong> of 1 product(s) change" in page
+    assert "<strong>1</strong> changed; 0 warning(s)" in page
+    assert 'data-product="PR-1"' in page
+    # the mBOM page's Preview link needs no version: the rules in force
+    mbom = MBom.objects.get(revision__part__number="PR-1")
+    link = analyst.get(f"{ADMIN}mbom/preview/", {"part": "PR-1", "revision": "A",
+                                                  "plant": mbom.plant_id}).content.decode()
+    assert "This field is required" not in link and 'id="preview-summary"' in link
+
+
 def test_version_diff_page(generated, auditor):
     v2 = new_version(generated, replace(BOX, order=50, name="Foam",
                                         params={"part": "PK-1", "quantity": "2", "unit": "pcs"}))

@@ -85,26 +85,38 @@ class GenerateForm(forms.Form):
 
 
 class PreviewForm(forms.Form):
-    part = forms.CharField(max_length=64, help_text="Part number of the product or assembly.")
-    revision = forms.CharField(max_length=16, required=False,
-                               help_text="Blank: the revision in effect (a draft if none is "
-                                         "released).")
     plant = forms.ModelChoiceField(queryset=Plant.objects.order_by("code"))
     rule_set_version = forms.ModelChoiceField(
         queryset=mbom_selectors.rule_set_versions_list().exclude(status=VersionStatus.WITHDRAWN),
-        label="Rule-set version", help_text="Drafts included.")
+        label="Rule-set version", required=False,
+        help_text="Drafts included. Blank: the plant's rules in force.")
+    part = forms.CharField(max_length=64, required=False,
+                           help_text="Part number of a product or assembly. Blank: every "
+                                     "released product of the plant, summed up.")
+    revision = forms.CharField(max_length=16, required=False,
+                               help_text="Blank: the revision in effect (a draft if none is "
+                                         "released).")
     as_of = forms.DateField(required=False, help_text="Blank: today at the plant.")
 
     def clean(self):
         data = super().clean()
         if self.errors:
             return data
-        part = Part.objects.filter(number=data["part"]).first()
-        revision = part and ebom_selectors.revision_to_show(part=part, label=data.get("revision"),
-                                                       as_of=data.get("as_of"))
-        if revision is None:
-            raise forms.ValidationError("No such part revision.")
-        data["part_revision"] = revision
+        if data.get("rule_set_version") is None:
+            data["rule_set_version"] = mbom_selectors.current_rule_set_version(
+                plant=data["plant"])
+            if data["rule_set_version"] is None:
+                self.add_error("rule_set_version", "The plant has no published rules: choose "
+                                                   "a version.")
+                return data
+        data["part_revision"] = None
+        if data.get("part"):
+            part = Part.objects.filter(number=data["part"]).first()
+            revision = part and ebom_selectors.revision_to_show(
+                part=part, label=data.get("revision"), as_of=data.get("as_of"))
+            if revision is None:
+                self.add_error("part", "No such part revision.")
+            data["part_revision"] = revision
         return data
 
 
@@ -172,15 +184,20 @@ class MBomAdmin(_ReadOnlyAdmin):
         if request.GET and form.is_valid():
             data = form.cleaned_data
             try:
-                preview = generation.mbom_preview(
-                    revision=data["part_revision"], plant=data["plant"],
-                    rule_set_version=data["rule_set_version"], as_of=data.get("as_of"))
+                if data["part_revision"] is None:
+                    context["plant_preview"] = generation.plant_preview(
+                        plant=data["plant"], rule_set_version=data["rule_set_version"])
+                else:
+                    preview = generation.mbom_preview(
+                        revision=data["part_revision"], plant=data["plant"],
+                        rule_set_version=data["rule_set_version"], as_of=data.get("as_of"))
+                    context.update(preview=preview, summary=generation.ProductSummary(preview),
+                                   assemblies=[
+                                       {"assembly": a,
+                                        "rows": _line_rows(a.diff.entries, preview.lineage)}
+                                       for a in preview.assemblies])
             except DomainError as exc:
                 context["refusal"] = exc
-            else:
-                context.update(preview=preview, assemblies=[
-                    {"assembly": a, "rows": _line_rows(a.diff.entries, preview.lineage)}
-                    for a in preview.assemblies])
         return self._render(request, "bom/mbom_preview.html", "Preview mBOMs", context)
 
     def generate_view(self, request):

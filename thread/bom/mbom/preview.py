@@ -26,7 +26,7 @@ from thread.bom.models import MappingRule, MappingRuleSetVersion, MBomLine, MBom
 from thread.catalog.choices import RevisionStatus
 from thread.catalog.models import PartRevision, Plant
 from thread.catalog.units import UnitMismatch, convert
-from thread.errors import ErrorItem, InvalidInput
+from thread.errors import DomainError, ErrorItem, InvalidInput
 
 # Exact Decimal arithmetic can leave a remainder in the last of 28 digits once a yield is
 # undone (divided by 0.65, then multiplied by it): smaller differences are not mismatches.
@@ -87,6 +87,66 @@ def mbom_preview(*, revision: PartRevision, plant: Plant,
                    warnings=list(mapped.result.warnings),
                    accountability=_report(mapped, mapped.result, stored=False),
                    lineage=selectors.lineage_lookup(lineages=lineages))
+
+
+# Products previewed on one page; a larger plant says how many it left out (paging very large
+# previews belongs with the speed work).
+PLANT_PREVIEW_LIMIT = 50
+
+
+@dataclass(frozen=True)
+class ProductSummary:
+    preview: Preview
+
+    @property
+    def changed(self) -> list[PreviewAssembly]:
+        return [a for a in self.preview.assemblies if not a.diff.is_empty]
+
+    def lines(self, kind: str) -> int:
+        return sum(a.diff.count(kind) for a in self.preview.assemblies)
+
+
+@dataclass(frozen=True)
+class PlantPreview:
+    """What a rule-set version would do to a plant's products, summed up on top."""
+
+    plant: Plant
+    rule_set_version: MappingRuleSetVersion
+    products: list[ProductSummary]
+    total: int  # released products of the plant
+    refused: list[tuple[PartRevision, str]]  # products that could not be mapped, and why
+
+    @property
+    def summary(self) -> dict[str, int]:
+        return {
+            "products": len(self.products),
+            "products_changed": sum(1 for p in self.products if p.changed),
+            "lines_added": sum(p.lines("added") for p in self.products),
+            "lines_removed": sum(p.lines("removed") for p in self.products),
+            "lines_changed": sum(p.lines("changed") for p in self.products),
+            "warnings": sum(len(p.preview.warnings) for p in self.products),
+            "accountability_problems": sum(1 for p in self.products
+                                           if not p.preview.accountability.ok),
+            "refused": len(self.refused),
+            "left_out": max(0, self.total - len(self.products) - len(self.refused)),
+        }
+
+
+def plant_preview(*, plant: Plant, rule_set_version: MappingRuleSetVersion,
+                  limit: int = PLANT_PREVIEW_LIMIT) -> PlantPreview:
+    """`mbom_preview` of each released product of the plant (up to `limit`), with the totals an
+    analyst reads before publishing. Writes nothing."""
+    products = selectors.released_products(plant=plant)
+    total = products.count()
+    summaries, refused = [], []
+    for revision in products.select_related("part")[:limit]:
+        try:
+            summaries.append(ProductSummary(mbom_preview(
+                revision=revision, plant=plant, rule_set_version=rule_set_version)))
+        except DomainError as exc:  # one product that cannot map must not hide the others
+            refused.append((revision, exc.detail))
+    return PlantPreview(plant=plant, rule_set_version=rule_set_version, products=summaries,
+                        total=total, refused=refused)
 
 
 def mbom_version_diff(*, old: MBomVersion, new: MBomVersion) -> MBomDiff:
