@@ -120,9 +120,11 @@ class MappingRuleSetAdmin(AuditedAdmin):
 
 
 class JsonTextarea(forms.Textarea):
+    """Compact JSON boxes: the rules table fits a 1,366 px screen; a box grows as it is typed
+    in (the page's style sets their width)."""
+
     def __init__(self, rows: int = 3):
-        super().__init__(attrs={"rows": rows, "cols": 48, "class": "vLargeTextField",
-                                "style": "font-family: monospace"})
+        super().__init__(attrs={"rows": rows, "cols": 30, "class": "json-box"})
 
 
 class RuleForm(forms.ModelForm):
@@ -130,7 +132,7 @@ class RuleForm(forms.ModelForm):
         model = MappingRule
         fields = ["order", "name", "action", "condition", "params", "enabled"]
         widgets = {"condition": JsonTextarea(), "params": JsonTextarea(2),
-                   "name": forms.TextInput(attrs={"size": 24})}
+                   "name": forms.TextInput(attrs={"size": 18})}
         help_texts = {"condition": CONDITION_HELP, "params": PARAMS_HELP}
 
     def clean_params(self):
