@@ -19,6 +19,7 @@ from thread.bom.ebom.file_import import COLUMNS
 from thread.bom.ebom.ingest import flatten
 from thread.bom.models import EBom
 from thread.demo.product import structure
+from thread.demo.seed import seed_demo
 
 from .conftest import db_state, ebom_content
 
@@ -175,7 +176,14 @@ def test_the_sample_file_downloads_and_imports_cleanly(analyst, units):
     assert sample["Content-Disposition"] == 'attachment; filename="ebom-sample.csv"'
     assert sample.content.decode().splitlines()[0] == ",".join(COLUMNS)
     page = preview(analyst, SimpleUploadedFile("sample.csv", sample.content)).content.decode()
-    assert "no problems" in page and "Top: BK-100 rev B" in page
+    assert "no problems" in page and "Top: TR-100 rev A" in page
+
+
+def test_the_sample_file_imports_cleanly_on_the_demo(analyst):
+    seed_demo()
+    sample = analyst.get(IMPORT + "sample.csv")
+    page = preview(analyst, SimpleUploadedFile("sample.csv", sample.content)).content.decode()
+    assert "no problems" in page, page
 
 
 def test_a_confirm_re_validates_against_what_changed_since_the_preview(analyst, units):

@@ -35,23 +35,23 @@ XLSX_MAX_UNPACKED_FACTOR = 20  # unpacked size allowed per byte of upload (real 
 _DESIGNATOR_SEPARATORS = re.compile(r"[,;\s]+")
 _ROW_POINTER = re.compile(r"^/rows/(\d+)(?:/(.*))?$")
 
-SAMPLE = {  # the example structure, as the sample file shows it
-    "part": "BK-100", "revision": "B",
+SAMPLE = {  # a product the demo does not have, so the sample imports cleanly there too
+    "part": "TR-100", "revision": "A",
     "lines": [
-        {"find_number": 10, "part": "FR-200", "name": "Frame assembly", "quantity": "1",
-         "unit": "pcs", "item_type": "component", "revision": "C",
-         "lines": [{"find_number": 10, "part": "TB-310", "quantity": "1250", "unit": "mm",
-                    "item_type": "component", "attributes": {"material": "AL6061"}}]},
-        {"find_number": 20, "part": "KT-900", "quantity": "1", "unit": "pcs",
-         "item_type": "phantom",
-         "lines": [{"find_number": 10, "part": "SC-M5x12", "quantity": "8", "unit": "pcs",
-                    "item_type": "component"}]},
-        {"find_number": 30, "part": "PCB-7", "name": "Controller board", "quantity": "1",
+        {"find_number": 10, "part": "TR-200", "name": "Trike frame", "quantity": "1",
+         "unit": "pcs", "item_type": "component", "revision": "A",
+         "lines": [{"find_number": 10, "part": "TR-310", "name": "Frame tube", "quantity": "1250",
+                    "unit": "mm", "item_type": "component", "attributes": {"material": "AL6061"}}]},
+        {"find_number": 20, "part": "TR-900", "name": "Fastener kit", "quantity": "1",
+         "unit": "pcs", "item_type": "phantom",
+         "lines": [{"find_number": 10, "part": "TR-M5x12", "name": "Screw M5x12", "quantity": "8",
+                    "unit": "pcs", "item_type": "component"}]},
+        {"find_number": 30, "part": "TR-PCB", "name": "Controller board", "quantity": "1",
          "unit": "pcs", "item_type": "component",
-         "lines": [{"find_number": 10, "part": "R-10K", "quantity": "2", "unit": "pcs",
-                    "item_type": "component", "reference_designators": ["R1", "R2"]}]},
-        {"find_number": 40, "part": "DOC-1", "quantity": "1", "unit": "pcs",
-         "item_type": "document"},
+         "lines": [{"find_number": 10, "part": "TR-R10K", "name": "Resistor 10k", "quantity": "2",
+                    "unit": "pcs", "item_type": "component", "reference_designators": ["R1", "R2"]}]},
+        {"find_number": 40, "part": "TR-DOC", "name": "Assembly drawing", "quantity": "1",
+         "unit": "pcs", "item_type": "document"},
     ],
 }
 
