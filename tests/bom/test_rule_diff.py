@@ -49,6 +49,8 @@ def test_the_version_page_compare_page_and_api_show_the_diff(rules, client, pers
         f"/admin/bom/mappingrulesetversion/{draft.pk}/change/").content.decode().split())
     assert "1 added, 0 removed, 0 moved, 0 changed" in page
     assert 'data-rule="Scrap on tubes"' in page and 'id="preview-link"' in page
+    # each action explains itself where it is chosen
+    assert '<option value="scrap" title="Plan for losses' in page
     compare = " ".join(analyst.get(f"/admin/bom/mappingrulesetversion/{rules.pk}/compare/",
                                    {"against": draft.pk}).content.decode().split())
     assert "0 added, 1 removed" in compare

@@ -127,11 +127,23 @@ class JsonTextarea(forms.Textarea):
         super().__init__(attrs={"rows": rows, "cols": 30, "class": "json-box"})
 
 
+class ActionSelect(forms.Select):
+    """The action menu, each action explained where it is chosen (its tooltip: what it does and
+    its params); the full table is under "How to write a rule"."""
+
+    def create_option(self, name, value, label, selected, index, subindex=None, attrs=None):
+        option = super().create_option(name, value, label, selected, index, subindex, attrs)
+        help = ACTION_HELP.get(str(value))
+        if help is not None:
+            option["attrs"]["title"] = f"{help.does} Params: {help.params}"
+        return option
+
+
 class RuleForm(forms.ModelForm):
     class Meta:
         model = MappingRule
         fields = ["order", "name", "action", "condition", "params", "enabled"]
-        widgets = {"condition": JsonTextarea(), "params": JsonTextarea(2),
+        widgets = {"condition": JsonTextarea(), "params": JsonTextarea(2), "action": ActionSelect(),
                    "name": forms.TextInput(attrs={"size": 18})}
         help_texts = {"condition": CONDITION_HELP, "params": PARAMS_HELP}
 
