@@ -19,25 +19,10 @@ from thread.flows.models import OutboundMessage
 
 from ..bom.test_mbom_support import *  # noqa: F403 (fixtures)
 from ..bom.test_mbom_support import categorise_screws, product_body, push, rules_services
-from .test_monitoring import CHROMIUM, CHROMIUM_ARGS, PASSWORD, _playwright_or_skip
+from .conftest import PASSWORD
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 WIDTH = 1366
-
-
-@pytest.fixture
-def page(monkeypatch, tmp_path):
-    chromium = _playwright_or_skip()
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    with chromium() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        context = browser.new_context(viewport={"width": WIDTH, "height": 900})
-        context.set_default_timeout(15_000)
-        tab = context.new_page()
-        tab.shots = tmp_path
-        yield tab
-        context.close()
-        browser.close()
 
 
 @pytest.fixture
@@ -68,7 +53,7 @@ def login(page, base: str, who: str, then: str) -> None:
 
 
 def shot(page, name: str) -> None:
-    page.screenshot(path=page.shots / f"{name}.png", full_page=True)
+    page.screenshot(path=page.screenshots / f"{name}.png", full_page=True)
 
 
 def test_the_analysts_day_from_draft_to_published_and_the_auditors_view(page, office):

@@ -17,24 +17,9 @@ from thread.core.roles import setup_roles
 
 from ..bom.test_mbom_support import *  # noqa: F403 (fixtures)
 from ..bom.test_mbom_support import categorise_screws, product_body, push
-from .test_monitoring import CHROMIUM, CHROMIUM_ARGS, PASSWORD, _playwright_or_skip
+from .conftest import PASSWORD
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture
-def page(monkeypatch, tmp_path):
-    chromium = _playwright_or_skip()
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    with chromium() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        context = browser.new_context(viewport={"width": 1366, "height": 900})
-        context.set_default_timeout(15_000)
-        tab = context.new_page()
-        tab.screenshots = tmp_path
-        yield tab
-        context.close()
-        browser.close()
 
 
 @pytest.fixture

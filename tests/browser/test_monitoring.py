@@ -15,12 +15,9 @@ Needs Debian's chromium at /usr/bin/chromium (or $CHROMIUM) and the playwright p
 
 from __future__ import annotations
 
-import os
 import time
 import uuid
-import warnings
 from collections.abc import Callable
-from pathlib import Path
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -38,39 +35,10 @@ from thread.sandbox.choices import RequestOutcome
 from thread.sandbox.models import SandboxRequest
 
 from ..flows.outbox_support import Cluster, wait_for
+from .conftest import PASSWORD, browser_tab
 from .publish_support import publish_scrap_change, released_products
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-CHROMIUM = Path(os.environ.get("CHROMIUM", "/usr/bin/chromium"))
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run",
-                 "--disable-quic"]
-PASSWORD = "operator-pw"
-
-
-def _playwright_or_skip():
-    missing = []
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        sync_playwright = None
-        missing.append("the playwright package (pip install -e '.[dev]')")
-    if not CHROMIUM.exists():
-        missing.append(f"{CHROMIUM} (apt-get install chromium; .ci/run does it in CI)")
-    if missing:
-        reason = "BROWSER TESTS NOT RUN: missing " + " and ".join(missing)
-        if os.environ.get("REQUIRE_BROWSER") == "1":
-            pytest.fail(reason + " — REQUIRE_BROWSER=1 makes this a failure", pytrace=False)
-        warnings.warn(reason, stacklevel=1)
-        pytest.skip(reason)
-    return sync_playwright
-
-
-@pytest.fixture
-def chromium():
-    return _playwright_or_skip()
-
 
 @pytest.fixture
 def cluster(chromium, transactional_db, monkeypatch, tmp_path):
@@ -96,19 +64,10 @@ def other_sessions() -> int:
 
 
 @pytest.fixture
-def page(chromium, cluster, monkeypatch, tmp_path):
-    # Playwright's sync API runs an event loop in this thread; the ORM calls the test makes
-    # between browser steps are still plain synchronous code.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    with chromium() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        context = browser.new_context(viewport={"width": 1500, "height": 950})
-        context.set_default_timeout(15_000)
-        tab = context.new_page()
-        tab.screenshots = tmp_path
+def page(cluster, monkeypatch, tmp_path):
+    """A tab on the live server, with the task cluster running."""
+    with browser_tab(monkeypatch, tmp_path, width=1500, height=950) as tab:
         yield tab
-        context.close()
-        browser.close()
 
 
 @pytest.fixture
