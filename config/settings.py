@@ -212,6 +212,8 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
 # --- REST API -------------------------------------------------------------------------------
 REST_FRAMEWORK = {
+    # JSON only, checked for what cannot be stored (thread/api/parsers.py).
+    "DEFAULT_PARSER_CLASSES": ["thread.api.parsers.SafeJSONParser"],
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "thread.flows.authentication.ApiKeyAuthentication",
         "rest_framework.authentication.SessionAuthentication",

@@ -46,3 +46,7 @@ urlpatterns = [
 
 if settings.THREAD_SANDBOX:
     urlpatterns.append(path("sandbox/", include("thread.sandbox.urls")))
+
+# Under /api/ even Django's own 404 and 500 answer in problem details.
+handler404 = "thread.api.views.not_found"
+handler500 = "thread.api.views.server_error"

@@ -297,3 +297,12 @@ def test_a_change_orders_ebom_reads_units_as_the_plm_writes_them(plm, released_d
     refused = other.push(CHANGE_ORDERS, {**body, "number": "ECO-1002"})
     assert [(e["pointer"], e["code"]) for e in problem(refused)["errors"]] == [
         ("/affected_items/0/ebom/lines/0/unit", "unknown_unit")]
+
+
+def test_a_push_without_a_reason_is_recorded_with_who_pushed_it(plm, released_drive,
+                                                                 design_change, body):
+    body.pop("reason", None)
+    response = plm.push(CHANGE_ORDERS, body, key="eco-no-reason")
+    assert response.status_code == 201, response.content
+    change_order = ChangeOrder.objects.get(number=body["number"])
+    assert change_order.history.first().history_change_reason.startswith("API push by")

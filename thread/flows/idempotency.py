@@ -57,10 +57,46 @@ def _body_hash(request: Request, body: bytes) -> str:
     return digest.hexdigest()
 
 
+def _storable_text(text: str) -> str:
+    """Text PostgreSQL can store whatever a caller sent: NUL shown as \\u0000, a lone
+    surrogate as its escape. The inbox records every request, the refused ones too."""
+    return text.replace("\x00", "\\u0000").encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def _storable(data: Any) -> Any:
+    """`data` (a response body) with every string made storable (no recursion: a body may nest
+    deeply)."""
+    if isinstance(data, str):
+        return _storable_text(data)
+    if not isinstance(data, dict | list):
+        return data
+    root: Any = {} if isinstance(data, dict) else []
+    stack = [(data, root)]
+    while stack:
+        source, target = stack.pop()
+        items = source.items() if isinstance(source, dict) else enumerate(source)
+        for key, value in items:
+            if isinstance(value, dict | list):
+                copy: Any = {} if isinstance(value, dict) else []
+                stack.append((value, copy))
+                value = copy
+            elif isinstance(value, str):
+                value = _storable_text(value)
+            if isinstance(target, dict):
+                target[_storable_text(str(key))] = value
+            else:
+                target.append(value)
+    return root
+
+
+def _body_text(body: bytes) -> str:
+    return _storable_text(body.decode("utf-8", errors="replace"))
+
+
 def _finish(message: InboundMessage, response: Response, status: str, error: str = "") -> None:
     message.status = status
     message.response_status = response.status_code
-    message.response_body = response.data
+    message.response_body = _storable(response.data)
     message.completed_at = timezone.now()
     message.error = error
     message.save(update_fields=["status", "response_status", "response_body", "completed_at",
@@ -82,9 +118,9 @@ def _record_refusal(request: Request, system, key: str | None, size: int, respon
     InboundMessage.objects.create(
         caller=request.user, system=system, idempotency_key=None, method=request.method,
         path=request.path[:500], body_hash=_body_hash(request, body), body_bytes=size,
-        body=body.decode("utf-8", errors="replace"), correlation_id=correlation_id,
+        body=_body_text(body), correlation_id=correlation_id,
         status=InboundStatus.REJECTED, received_at=now, completed_at=now,
-        response_status=response.status_code, response_body=response.data,
+        response_status=response.status_code, response_body=_storable(response.data),
         error=f"refused before processing (Idempotency-Key {key!r})" if key else "",
     )
     return response
@@ -94,7 +130,7 @@ def _claim(request: Request, system, key: str | None, body: bytes, body_hash: st
            correlation_id: str) -> InboundMessage | Response:
     fields = dict(
         caller=request.user, system=system, idempotency_key=key, method=request.method,
-        path=request.path[:500], body_hash=body_hash, body=body.decode("utf-8", errors="replace"),
+        path=request.path[:500], body_hash=body_hash, body=_body_text(body),
         body_bytes=len(body), correlation_id=correlation_id, status=InboundStatus.PROCESSING,
         received_at=timezone.now(),
     )
@@ -137,7 +173,11 @@ def run_idempotent(view, request: Request, handler: Callable[[], Response],
     request.correlation_id = correlation_id
     key = request.headers.get(IDEMPOTENCY_HEADER, "").strip() or None
     limit = max_bytes or settings.THREAD_MAX_REQUEST_BYTES
-    declared = int(request.META.get("CONTENT_LENGTH") or 0)
+    try:
+        declared = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        refusal = problem_response("malformed-body", "The Content-Length header is not a number.")
+        return _record_refusal(request, system, key, 0, refusal, correlation_id)
     too_large = problem_response(
         "payload-too-large", f"The request body exceeds this endpoint's limit of {limit} bytes."
     )
@@ -181,7 +221,7 @@ def run_idempotent(view, request: Request, handler: Callable[[], Response],
         if response is None:
             _finish(message, problem_response("server-error", "Unexpected error; nothing was "
                                               "written. The same Idempotency-Key may be retried."),
-                    InboundStatus.FAILED, error=repr(exc)[:2000])
+                    InboundStatus.FAILED, error=_storable_text(repr(exc)[:2000]))
             raise
     if response.status_code >= 400:
         _finish(message, response, InboundStatus.REJECTED)

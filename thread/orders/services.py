@@ -23,6 +23,7 @@ from simple_history.utils import bulk_create_with_history
 from thread.bom.models import MBomVersion
 from thread.catalog.effectivity import plant_date
 from thread.catalog.models import Part, PartRevision, PartUnitConversion, Plant, UnitOfMeasure
+from thread.catalog.quantities import QuantityProblem, parse_quantity
 from thread.catalog.selectors import revisions_in_effect, unit_catalog
 from thread.catalog.units import UnitNotRecognised
 from thread.errors import ErrorItem, InvalidInput, invalid
@@ -458,10 +459,11 @@ def _choice_problem(pointer: str, value: str, choices: type[models.TextChoices]
 
 
 def _quantity_problem(pointer: str, quantity: Decimal) -> list[ErrorItem]:
-    if not isinstance(quantity, Decimal) or not quantity.is_finite():
-        return [ErrorItem(pointer, "invalid", "A decimal number.")]
-    return [] if quantity > 0 else [ErrorItem(pointer, "not_positive",
-                                              "The quantity is more than 0.")]
+    try:
+        parse_quantity(quantity)
+    except QuantityProblem as exc:
+        return [ErrorItem(pointer, exc.code, exc.detail)]
+    return []
 
 
 def _refuse(problems: list[ErrorItem]) -> None:

@@ -18,18 +18,21 @@ import re
 import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from thread.bom.choices import ItemType
+from thread.catalog.quantities import (
+    QUANTITY_DECIMAL_PLACES,
+    QuantityProblem,
+    parse_quantity,
+)
 from thread.catalog.units import UnitCatalog, UnitNotRecognised
 from thread.catalog.validators import REVISION_LABEL_PATTERN, part_number_problem
 from thread.errors import DomainError, ErrorItem, InvalidInput
 
 MAX_ERRORS = 100
 MAX_DEPTH = 50  # deeper than any real product (8-15 levels); guards the recursive parser
-QUANTITY_DECIMAL_PLACES = 6
-QUANTITY_INTEGER_DIGITS = 14  # EBomLine.quantity is Decimal(20, 6)
 MAX_FIND_NUMBER = 2_147_483_647
 MAX_NAME_LENGTH = 200
 MAX_REASON_LENGTH = 2000
@@ -137,39 +140,6 @@ def too_many_lines(pointer: str, count: int, limit: int) -> DomainError:
 
 
 # --- Field parsers: each returns the clean value or records a problem and returns None --------
-
-class QuantityProblem(ValueError):
-    def __init__(self, code: str, detail: str) -> None:
-        super().__init__(detail)
-        self.code, self.detail = code, detail
-
-
-def parse_quantity(value: Any) -> Decimal:
-    """A quantity as an exact Decimal, or QuantityProblem. Floats (spreadsheet cells) are taken
-    by their shortest repr, what the spreadsheet shows, never by their binary value."""
-    if value is None or (isinstance(value, str) and not value.strip()):
-        raise QuantityProblem("required", "A quantity is required.")
-    if isinstance(value, bool) or not isinstance(value, Decimal | int | float | str):
-        raise QuantityProblem("not_a_number", "A quantity must be a number.")
-    try:
-        quantity = Decimal(repr(value) if isinstance(value, float) else
-                           value.strip() if isinstance(value, str) else value)
-    except (InvalidOperation, ValueError):
-        raise QuantityProblem("not_a_number", f"{value!r} is not a number.") from None
-    if not quantity.is_finite():
-        raise QuantityProblem("not_finite", "A quantity must be a finite number (not NaN or "
-                                            "Infinity).")
-    if quantity <= 0:
-        raise QuantityProblem("not_positive", "A quantity must be greater than 0.")
-    normal = quantity.normalize()
-    if normal.as_tuple().exponent < -QUANTITY_DECIMAL_PLACES:
-        raise QuantityProblem("too_precise",
-                              f"A quantity has at most {QUANTITY_DECIMAL_PLACES} decimal places.")
-    if normal.adjusted() >= QUANTITY_INTEGER_DIGITS:
-        raise QuantityProblem("too_large", f"A quantity has at most {QUANTITY_INTEGER_DIGITS} "
-                                           "digits before the decimal point.")
-    return quantity
-
 
 def _whole(value: Any) -> Any:
     """A spreadsheet's 10.0 (or "10") as 10; anything else unchanged, for the caller to refuse."""

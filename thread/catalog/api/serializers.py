@@ -1,3 +1,5 @@
+from decimal import Decimal
+
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -15,6 +17,7 @@ from ..models import (
     UnitAlias,
     UnitOfMeasure,
 )
+from ..quantities import QuantityProblem, parse_quantity
 from ..units import UnitNotRecognised
 from ..validators import PART_NUMBER_MAX_LENGTH, REVISION_LABEL_PATTERN, part_number_problem
 
@@ -81,6 +84,26 @@ class PartBriefSerializer(serializers.ModelSerializer):
     class Meta:
         model = Part
         fields = ["id", "number", "name"]
+
+
+@extend_schema_field({"type": "string", "format": "decimal", "example": "2.5",
+                      "description": "More than 0, at most 14 digits before the point and 6 "
+                                     "after; a JSON number is read exactly too."})
+class QuantityField(serializers.Field):
+    """A number read exactly as a Decimal; whether it is a quantity (more than 0, in range) the
+    service decides with the one parser, `thread.catalog.quantities.parse_quantity`, next to
+    the push's other problems."""
+
+    def to_internal_value(self, data):
+        try:
+            return parse_quantity(data)
+        except QuantityProblem as exc:
+            if exc.code in ("required", "not_a_number", "not_finite"):
+                raise serializers.ValidationError("A decimal number.", code="invalid") from None
+            return Decimal(str(data)) if not isinstance(data, Decimal) else data
+
+    def to_representation(self, value):
+        return format(value, "f")
 
 
 class ReasonField(serializers.CharField):

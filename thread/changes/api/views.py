@@ -64,7 +64,7 @@ class ChangeOrderViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet)
         data.is_valid(raise_exception=True)
         change_order = services.change_order_push(
             push=data.to_push(), system=system, actor=request.user,
-            reason=push_reason(request, data.validated_data["reason"]),
+            reason=push_reason(request, data.validated_data.get("reason", "")),
             inbound_message=getattr(request, "inbound_message", None))
         return self._answer(change_order, status.HTTP_201_CREATED)
 

@@ -5,7 +5,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from thread.catalog.api.serializers import PartBriefSerializer, ReasonField
+from thread.catalog.api.serializers import PartBriefSerializer, QuantityField, ReasonField
 
 from .. import services
 from ..choices import ProductionOrderStatus, PurchaseOrderStatus
@@ -77,7 +77,7 @@ class OrderRefSerializer(serializers.Serializer):
 class PurchaseOrderLinePushSerializer(serializers.Serializer):
     line_number = serializers.IntegerField(min_value=1)
     part = serializers.CharField(max_length=64, help_text="Part number.")
-    quantity = serializers.DecimalField(**QUANTITY, help_text="More than 0.")
+    quantity = QuantityField()
     unit = serializers.CharField(max_length=64, help_text=UNIT_HELP)
     due_date = serializers.DateField(help_text="Plant-local delivery date.")
     received_quantity = serializers.DecimalField(required=False, default=0, **QUANTITY)
@@ -131,7 +131,7 @@ class ProductionOrderPushSerializer(serializers.Serializer):
     number = serializers.CharField(max_length=64, help_text="The ERP's order number.")
     part = serializers.CharField(max_length=64, help_text="Part number.")
     plant = serializers.CharField(max_length=16, help_text="Plant code.")
-    quantity = serializers.DecimalField(**QUANTITY, help_text="More than 0.")
+    quantity = QuantityField()
     unit = serializers.CharField(max_length=64, help_text=UNIT_HELP)
     planned_start = InstantField()
     planned_end = InstantField()
