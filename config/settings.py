@@ -249,6 +249,8 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums",
+                             "thread.api.schema.add_problem_responses"],
     # Every choice set under its own name, so enums in the schema keep stable names.
     "ENUM_NAME_OVERRIDES": {
         "DimensionEnum": "thread.catalog.choices.Dimension",

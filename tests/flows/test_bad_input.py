@@ -128,3 +128,36 @@ def test_an_unexpected_error_answers_problem_json_and_frees_the_key(plm, units, 
     assert response.status_code == 500
     assert response["Content-Type"] == "application/problem+json"
     assert InboundMessage.objects.get(idempotency_key="boom").status == InboundStatus.FAILED
+
+
+def test_the_same_json_meaning_replays_and_a_different_one_is_422(plm, units):
+    first = raw(plm, EBOMS, b'{"part": "BK-1", "lines": [{"find_number": 10, "part": "SC-1", '
+                            b'"quantity": 2.50, "unit": "pcs", "item_type": "component"}]}',
+                "same-meaning")
+    assert first.status_code == 201
+    # other key order, other whitespace, 2.5 spelled 2.50 → 2.5: the same request
+    again = raw(plm, EBOMS, b'{"lines":[{"item_type":"component","unit":"pcs","quantity":2.5,'
+                            b'"part":"SC-1","find_number":10}],"part":"BK-1"}', "same-meaning")
+    assert (again.status_code, again["Idempotent-Replayed"]) == (201, "true")
+    # the text "2.5" is not the number 2.5
+    other = raw(plm, EBOMS, b'{"lines":[{"item_type":"component","unit":"pcs","quantity":"2.5",'
+                            b'"part":"SC-1","find_number":10}],"part":"BK-1"}', "same-meaning")
+    assert other.status_code == 422
+
+
+def test_an_idempotency_key_outside_its_character_set_is_refused(plm, units):
+    response = raw(plm, EBOMS, b'{"part": "BK-1"}', "has space")
+    assert response.status_code == 400 and "printable ASCII" in problem(response)["detail"]
+
+
+@pytest.mark.parametrize("page_size", ["0", "501", "abc", "null", "-1"])
+def test_a_bad_page_size_is_refused_naming_it(plm, page_size):
+    response = plm.get("/api/v1/catalog/parts/", {"page_size": page_size})
+    assert response.status_code == 400
+    assert problem(response)["errors"][0]["pointer"] == "/page_size"
+
+
+def test_a_filter_value_of_the_wrong_type_is_refused_naming_it(plm):
+    response = plm.get("/api/v1/catalog/part-revisions/", {"part_id": "abc"})
+    assert response.status_code == 400
+    assert problem(response)["errors"][0]["pointer"] == "/part_id"

@@ -20,9 +20,12 @@ is allowed to make.
 from __future__ import annotations
 
 import hashlib
+import json
+import re
 import uuid
 from collections.abc import Callable
 from datetime import timedelta
+from decimal import Decimal
 from functools import wraps
 from typing import Any
 
@@ -43,6 +46,7 @@ from .permissions import calling_system
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 CORRELATION_HEADER = "X-Correlation-ID"
 MAX_KEY_LENGTH = 255
+KEY_PATTERN = re.compile(rf"[!-~]{{1,{MAX_KEY_LENGTH}}}")  # as the OpenAPI schema documents it
 
 
 def _correlation_id(request: Request) -> str:
@@ -50,11 +54,30 @@ def _correlation_id(request: Request) -> str:
     return given[:100] if given else uuid.uuid4().hex
 
 
-def _body_hash(request: Request, body: bytes) -> str:
+def _body_hash(request: Request, body: bytes, *, canonical: bool = True) -> str:
     digest = hashlib.sha256()
     digest.update(f"{request.method} {request.path}\n".encode())
-    digest.update(body)
+    digest.update(canonical_body(body, request.content_type or "") if canonical else body)
     return digest.hexdigest()
+
+
+def canonical_body(body: bytes, content_type: str) -> bytes:
+    """What makes two bodies "the same request": a JSON body by its meaning (key order,
+    whitespace and number spelling — 1.50 is 1.5 — do not count), anything else (XML, files)
+    by its bytes. The one canonical form, for the inbox and whatever later compares pushes."""
+    if not content_type.startswith("application/json"):
+        return body
+    try:
+        data = json.loads(body, parse_float=Decimal, parse_int=Decimal)
+        return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=True,
+                          default=_canonical_number).encode()
+    except (ValueError, RecursionError, ArithmeticError):  # not JSON (or no number): its bytes
+        return body
+
+
+def _canonical_number(number: Decimal) -> dict[str, str]:
+    # marked, so that the number 1.5 and the text "1.5" stay different
+    return {"#number": format(number.normalize(), "f") if number.is_finite() else str(number)}
 
 
 def _storable_text(text: str) -> str:
@@ -140,7 +163,8 @@ def _claim(request: Request, system, key: str | None, body: bytes, body_hash: st
     except IntegrityError:
         pass
     existing = InboundMessage.objects.get(caller=request.user, idempotency_key=key)
-    if existing.body_hash != body_hash:
+    # a key recorded before bodies were compared by meaning still matches its own bytes
+    if existing.body_hash not in (body_hash, _body_hash(request, body, canonical=False)):
         return problem_response(
             "idempotency-key-reused",
             f"Idempotency-Key {key!r} was first used for another request "
@@ -196,9 +220,10 @@ def run_idempotent(view, request: Request, handler: Callable[[], Response],
             f"Every push needs an {IDEMPOTENCY_HEADER} header, unique per request.",
         )
         return _record_refusal(request, system, key, len(body), refusal, correlation_id, body)
-    if key is not None and len(key) > MAX_KEY_LENGTH:
+    if key is not None and not KEY_PATTERN.fullmatch(key):
         refusal = problem_response(
-            "validation-error", f"{IDEMPOTENCY_HEADER} is longer than {MAX_KEY_LENGTH} characters."
+            "validation-error", f"{IDEMPOTENCY_HEADER} is 1 to {MAX_KEY_LENGTH} printable ASCII "
+                                "characters without spaces (a UUID is a good one)."
         )
         return _record_refusal(request, system, None, len(body), refusal, correlation_id, body)
 

@@ -1,5 +1,7 @@
 from decimal import Decimal
 
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from thread.catalog.api.serializers import PartBriefSerializer, ReasonField
@@ -233,6 +235,7 @@ class RejectSerializer(serializers.Serializer):
 # --- Diffs -----------------------------------------------------------------------------------
 
 
+@extend_schema_field(OpenApiTypes.ANY)
 class PlainValueField(serializers.Field):
     """Any diff value as JSON, a Decimal as an exact string."""
 
@@ -244,7 +247,7 @@ class PlainValueField(serializers.Field):
         return value
 
 
-class ChangeSerializer(serializers.Serializer):
+class FieldChangeSerializer(serializers.Serializer):
     field = serializers.CharField()
     old = PlainValueField()
     new = PlainValueField()
@@ -264,7 +267,7 @@ class EBomDiffEntrySerializer(serializers.Serializer):
     kind = serializers.CharField()
     old = EBomLineDataSerializer(allow_null=True)
     new = EBomLineDataSerializer(allow_null=True)
-    changes = ChangeSerializer(many=True)
+    changes = FieldChangeSerializer(many=True)
 
 
 class EBomDiffSerializer(serializers.Serializer):
@@ -287,7 +290,7 @@ class MBomDiffEntrySerializer(serializers.Serializer):
     kind = serializers.CharField()
     old = MBomLineDataSerializer(allow_null=True)
     new = MBomLineDataSerializer(allow_null=True)
-    changes = ChangeSerializer(many=True)
+    changes = FieldChangeSerializer(many=True)
 
 
 class AssemblyDiffSerializer(serializers.Serializer):

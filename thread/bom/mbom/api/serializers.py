@@ -4,6 +4,7 @@ plain data (`thread.bom.mbom.diff.LineData`), so they look alike wherever they a
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from drf_spectacular.types import OpenApiTypes
@@ -22,7 +23,10 @@ class PlainDecimalField(serializers.Field):
     """A Decimal as a plain-notation string without trailing zeros ("1.29", "1000")."""
 
     def to_representation(self, value):
-        return decimal_text(value) if value is not None else None
+        if value is None:
+            return None
+        # stored lineage may hold a number as JSON wrote it: served as a string all the same
+        return decimal_text(value if isinstance(value, Decimal) else Decimal(str(value)))
 
 
 class _PlantRef(serializers.Serializer):
@@ -91,7 +95,7 @@ class MBomLineSerializer(serializers.Serializer):
                 "rules": lookup.rules_of(line.lineage)}
 
 
-class _ChangeSerializer(serializers.Serializer):
+class MBomFieldChangeSerializer(serializers.Serializer):
     field = serializers.CharField()
     old = serializers.JSONField()
     new = serializers.JSONField()
@@ -103,7 +107,7 @@ class DiffEntrySerializer(serializers.Serializer):
     new = MBomLineSerializer(allow_null=True)
     changes = serializers.SerializerMethodField()
 
-    @extend_schema_field(_ChangeSerializer(many=True))
+    @extend_schema_field(MBomFieldChangeSerializer(many=True))
     def get_changes(self, entry) -> list[dict[str, Any]]:
         def plain(value):
             return PlainDecimalField().to_representation(value) if hasattr(value, "normalize") \

@@ -101,7 +101,7 @@ class _DiffRuleSerializer(serializers.Serializer):
     enabled = serializers.BooleanField()
 
 
-class _FieldChangeSerializer(serializers.Serializer):
+class RuleFieldChangeSerializer(serializers.Serializer):
     field = serializers.CharField()
     old = serializers.JSONField()
     new = serializers.JSONField()
@@ -113,10 +113,10 @@ class _RuleChangeSerializer(serializers.Serializer):
     moved = serializers.BooleanField()
     old = _DiffRuleSerializer(allow_null=True)
     new = _DiffRuleSerializer(allow_null=True)
-    fields = _FieldChangeSerializer(many=True)
+    fields = RuleFieldChangeSerializer(many=True)
 
 
-class _DiffSummarySerializer(serializers.Serializer):
+class RuleSetDiffSummarySerializer(serializers.Serializer):
     added = serializers.IntegerField()
     removed = serializers.IntegerField()
     moved = serializers.IntegerField()
@@ -125,5 +125,5 @@ class _DiffSummarySerializer(serializers.Serializer):
 
 class RuleSetDiffSerializer(serializers.Serializer):
     against = _VersionBrief()
-    summary = _DiffSummarySerializer(source="diff.summary")
+    summary = RuleSetDiffSummarySerializer(source="diff.summary")
     changes = _RuleChangeSerializer(many=True, source="diff.changes")
