@@ -161,3 +161,10 @@ def test_a_filter_value_of_the_wrong_type_is_refused_naming_it(plm):
     response = plm.get("/api/v1/catalog/part-revisions/", {"part_id": "abc"})
     assert response.status_code == 400
     assert problem(response)["errors"][0]["pointer"] == "/part_id"
+
+
+def test_a_body_that_is_not_json_is_415(plm, units):
+    response = plm.post("/api/v1/catalog/parts/", {"number": "FR-1"},
+                        HTTP_IDEMPOTENCY_KEY="form")  # the test client's default: multipart
+    assert response.status_code == 415
+    assert response["Content-Type"] == "application/problem+json"

@@ -32,7 +32,7 @@ PROBLEMS = {
     "400": "Bad input: malformed body, validation, or an invalid query parameter.",
     "401": "No, unknown, revoked or expired key.",
     "403": "This caller may not do this.",
-    "404": "No such resource.",
+    "404": "No such resource (or no object the query names).",
     "409": "Conflicts with the current state (or the Idempotency-Key is still in use).",
     "413": "The body exceeds the endpoint's limit.",
     "415": "The body is not JSON.",
@@ -76,13 +76,12 @@ def add_problem_responses(result, generator, request, public):
     components["Problem"] = PROBLEM_SCHEMA
     problem = {"content": {"application/problem+json": {
         "schema": {"$ref": "#/components/schemas/Problem"}}}}
-    for path, operations in result.get("paths", {}).items():
+    for operations in result.get("paths", {}).values():
         for method, operation in operations.items():
             if method.upper() not in ("GET", "POST", "PUT", "PATCH", "DELETE"):
                 continue
-            codes = ["400", "401", "403"]
-            if "{" in path:
-                codes.append("404")
+            # 404 everywhere: a path's id, or an object a query names, may not exist
+            codes = ["400", "401", "403", "404"]
             if method.upper() in UNSAFE_METHODS:
                 codes += ["409", "413", "415", "422"]
             responses = operation.setdefault("responses", {})
