@@ -168,3 +168,10 @@ def test_a_body_that_is_not_json_is_415(plm, units):
                         HTTP_IDEMPOTENCY_KEY="form")  # the test client's default: multipart
     assert response.status_code == 415
     assert response["Content-Type"] == "application/problem+json"
+
+
+@pytest.mark.parametrize("query", [{"search": "a\x00b"}, {"number": "\x00"}, {"part": "\x00"}])
+def test_a_query_value_postgresql_cannot_use_is_a_400(plm, query):
+    response = plm.get("/api/v1/catalog/part-revisions/", query)
+    assert response.status_code == 400, response.content
+    assert problem(response)["errors"][0]["pointer"] == f"/{next(iter(query))}"
