@@ -23,8 +23,7 @@ from thread.bom.mbom import selectors as mbom_selectors
 from thread.bom.mbom import services as mbom_services
 from thread.bom.mbom.diff import DiffEntry, LineData
 from thread.bom.models import MBom, MBomVersion, RegenerationJob, ReleaseGeneration
-from thread.catalog.models import Part, PartRevision, Plant
-from thread.catalog.selectors import revision_in_effect
+from thread.catalog.models import Part, Plant
 from thread.errors import DomainError
 
 
@@ -71,13 +70,12 @@ class GenerateForm(forms.Form):
 
     def clean(self):
         data = super().clean()
-        part = Part.objects.filter(number=data.get("part", "")).first()
+        label = data.get("revision")
+        part, revision = mbom_selectors.revision_to_generate(part_number=data.get("part", ""),
+                                                             label=label)
         if part is None:
             self.add_error("part", "Unknown part.")
             return data
-        label = data.get("revision")
-        revision = (PartRevision.objects.filter(part=part, label=label).first() if label
-                    else revision_in_effect(part=part))
         if revision is None:
             self.add_error("revision", "No such revision." if label else "Nothing released.")
         data["part_revision"] = revision

@@ -24,7 +24,7 @@ from thread.bom.models import (
 )
 from thread.catalog.choices import LifecycleState, RevisionStatus
 from thread.catalog.models import Part, PartRevision, PartUnitConversion, Plant, PlantPart
-from thread.catalog.selectors import unit_table
+from thread.catalog.selectors import revision_in_effect, unit_table
 from thread.catalog.units import PartConversion
 
 PART_NAMING_ACTIONS = (SUBSTITUTE, ADD_ITEM)
@@ -201,3 +201,15 @@ def released_products(*, plant: Plant) -> QuerySet[PartRevision]:
 def regeneration_jobs_list() -> QuerySet[RegenerationJob]:
     return RegenerationJob.objects.select_related("plant", "rule_set_version__rule_set__plant",
                                                   "created_by")
+
+
+def revision_to_generate(*, part_number: str, label: str | None = None
+                         ) -> tuple[Part | None, PartRevision | None]:
+    """The part and the revision "generate now" is asked for: the labelled one, else the newest
+    release (None where there is none)."""
+    part = Part.objects.filter(number=part_number).first()
+    if part is None:
+        return None, None
+    if label:
+        return part, PartRevision.objects.filter(part=part, label=label).first()
+    return part, revision_in_effect(part=part)

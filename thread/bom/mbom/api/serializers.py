@@ -13,9 +13,9 @@ from rest_framework import serializers
 
 from thread.bom.ebom.api.serializers import RevisionBriefSerializer
 from thread.bom.engine.serialise import decimal_text
+from thread.bom.mbom import selectors as mbom_selectors
 from thread.bom.models import MBom, MBomVersion, RegenerationJob
-from thread.catalog.models import Part, Plant
-from thread.catalog.selectors import revision_in_effect
+from thread.catalog.models import Plant
 
 
 @extend_schema_field(OpenApiTypes.STR)
@@ -313,12 +313,11 @@ class GenerateSerializer(serializers.Serializer):
     reason = serializers.CharField(max_length=2000, help_text="Why: recorded with your name.")
 
     def validate(self, attrs):
-        part = Part.objects.filter(number=attrs["part"]).first()
+        label = attrs.get("revision")
+        part, revision = mbom_selectors.revision_to_generate(part_number=attrs["part"],
+                                                             label=label)
         if part is None:
             raise serializers.ValidationError({"part": f"Unknown part {attrs['part']!r}."})
-        label = attrs.get("revision")
-        revision = (part.revisions.filter(label=label).first() if label
-                    else revision_in_effect(part=part))
         if revision is None:
             raise serializers.ValidationError({"revision": (
                 f"{part.number} has no revision {label!r}." if label
