@@ -188,3 +188,13 @@ def test_the_jobs_are_readable_with_their_progress(making, person, roles):
     listed = reader.get("/api/v1/bom/regeneration-jobs/", {"kind": "on_demand"}).json()
     assert [(j["id"], j["percent"], j["products"][0]["part"]) for j in listed["results"]] == [
         (job.pk, 0, "PR-1")]
+
+
+def test_releasing_a_bought_part_without_a_structure_makes_no_mbom(making, plm, units):
+    part = catalog.part_create(number="BP-1", name="Bought part", base_unit=units["pcs"],
+                               actor=None, reason="t", make_or_buy="buy")
+    revision = catalog.revision_create(part=part, label="A", actor=None, reason="t")
+    released = plm.push(f"/api/v1/catalog/part-revisions/{revision.pk}/release/",
+                        {"reason": "Supplier part approved"})
+    assert released.status_code == 200, released.content
+    assert released.json()["mboms"] == [] and not MBom.objects.exists()

@@ -65,8 +65,10 @@ def mboms_after_release(*, revisions: Sequence[PartRevision], actor: AbstractBas
             version = current_rule_set_version(plant=plant) if made else None
             for part in made:
                 product = revision_in_effect(part=part, as_of=plant_today(plant))
-                if product is None:
-                    continue  # nothing of it released in effect yet: its own release will
+                if product is None or not product.eboms.filter(is_current=True).exists():
+                    # nothing of it released in effect yet (its own release will generate), or
+                    # a part without a structure (a bought part): no mBOM to make
+                    continue
                 cause = next((r for r in revisions if r.part_id == part.pk), revisions[0])
                 outcomes.append(_generate(product=product, plant=plant, version=version,
                                           cause=cause, released=revisions, actor=actor,
