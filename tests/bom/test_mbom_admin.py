@@ -67,13 +67,19 @@ def test_lists_of_mboms_versions_and_jobs(generated, auditor, route, queries,
         assert auditor.get(ADMIN + route).status_code == 200
 
 
-def test_preview_of_a_draft_shows_the_change_with_lineage_and_writes_nothing(generated,
+@pytest.fixture
+def welded(generated):
+    """A draft that welds screw SC-0 instead of assembling it: one line changes."""
+    return draft_from(generated, replace(BOX, order=60, name="Screw 0 welded",
+                                         action="assign_operation",
+                                         condition={"field": "part", "op": "eq",
+                                                    "value": "SC-0"},
+                                         params={"operation": "WELD"}))
+
+
+def test_preview_of_a_draft_shows_the_change_with_lineage_and_writes_nothing(generated, welded,
                                                                              analyst):
-    draft = draft_from(generated, replace(BOX, order=60, name="Screw 0 welded",
-                                          action="assign_operation",
-                                          condition={"field": "part", "op": "eq",
-                                                     "value": "SC-0"},
-                                          params={"operation": "WELD"}))
+    draft = welded
     plant = generated.rule_set.plant
     before = row_counts()
     response = analyst.get(f"{ADMIN}mbom/preview/", {
@@ -86,12 +92,8 @@ def test_preview_of_a_draft_shows_the_change_with_lineage_and_writes_nothing(gen
     assert "every eBOM line is accounted for" in page
 
 
-def test_the_plant_preview_of_a_draft_sums_up_every_product(generated, analyst):
-    draft = draft_from(generated, replace(BOX, order=60, name="Screw 0 welded",
-                                          action="assign_operation",
-                                          condition={"field": "part", "op": "eq",
-                                                     "value": "SC-0"},
-                                          params={"operation": "WELD"}))
+def test_the_plant_preview_of_a_draft_sums_up_every_product(generated, welded, analyst):
+    draft = welded
     plant = generated.rule_set.plant
     before = row_counts()
     page = " ".join(analyst.get(f"{ADMIN}mbom/preview/", {

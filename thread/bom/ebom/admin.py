@@ -11,6 +11,7 @@ from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
+from thread.admin_tools import ReadOnlyAdminMixin
 from thread.bom.ebom import services
 from thread.bom.ebom.file_import import COLUMNS, SheetRows, read_rows, rows_payload, sample_csv
 from thread.bom.models import (
@@ -42,7 +43,7 @@ class EBomLineInline(admin.TabularInline):
 
 
 @admin.register(EBom)
-class EBomAdmin(admin.ModelAdmin):
+class EBomAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """Snapshots are immutable: shown, never edited. New ones come from a PLM push or from the
     import on this page."""
 
@@ -60,15 +61,6 @@ class EBomAdmin(admin.ModelAdmin):
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("revision__part", "created_by",
                                                             "inbound_message")
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     def get_urls(self):
         view = self.admin_site.admin_view

@@ -15,7 +15,7 @@ from django.urls import path, reverse
 from django.utils.functional import SimpleLazyObject
 from django.utils.html import format_html
 
-from thread.admin_tools import AuditedAdmin, HistoryAdmin, ReadOnlyInline
+from thread.admin_tools import AuditedAdmin, HistoryAdmin, ReadOnlyAdminMixin, ReadOnlyInline
 from thread.bom.choices import OPEN_STATUSES, PUBLISHED_STATUSES, VersionStatus
 from thread.bom.mbom import preview as generation
 from thread.bom.mbom import selectors as mbom_selectors
@@ -479,7 +479,7 @@ PUBLISHING_STEPS = ("publish", "approve", "rollback")
 
 
 @admin.register(MappingRule)
-class MappingRuleAdmin(HistoryAdmin):
+class MappingRuleAdmin(ReadOnlyAdminMixin, HistoryAdmin):
     """Rules are edited on their version's page; this list finds them across versions and
     shows each rule's history (who changed what, when and why)."""
 
@@ -489,12 +489,3 @@ class MappingRuleAdmin(HistoryAdmin):
     list_select_related = ["version__rule_set__plant"]
     readonly_fields = ["version", "order", "name", "action", "condition", "params", "enabled"]
     fields = readonly_fields
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
