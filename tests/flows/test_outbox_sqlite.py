@@ -40,6 +40,9 @@ while idle < 20:
     batch = delivery.claim(limit=7)
     if batch:
         mine += [m.pk for m in batch]
+        # No lock is held while a drainer sends: this pause stands for the peer's answer. Without
+        # it, one process can take every batch while SQLite's busy handler keeps the other asleep.
+        time.sleep(0.02)
         # finish them, so the next message of each object becomes claimable
         OutboundMessage.objects.filter(pk__in=[m.pk for m in batch]).update(status="delivered")
         idle = 0
