@@ -164,7 +164,11 @@ class OutboundMessage(models.Model):
     correlation_id = models.CharField(max_length=100, db_index=True)
     status = models.CharField(max_length=12, choices=OutboundStatus.choices,
                               default=OutboundStatus.PENDING)
+    # Attempts in the current delivery round (max_attempts counts these; a replay starts again).
     attempts = models.PositiveIntegerField(default=0)
+    # Every attempt ever made, across replays: the next attempt's number is this plus one, so
+    # the attempt log reads #1, #2, #3 after a replay, never #1 twice.
+    attempts_total = models.PositiveIntegerField(default=0)
     # Claims by a worker; claims minus attempts = claims that ended without an outcome (the
     # worker died), which is what quarantine counts.
     leases = models.PositiveIntegerField(default=0)
@@ -212,6 +216,10 @@ class DeliveryAttempt(models.Model):
 
     message = models.ForeignKey(OutboundMessage, on_delete=models.CASCADE,
                                 related_name="delivery_attempts")
+    # The message's system, copied: the monitor reads a system's recent attempts (failure rate,
+    # consecutive failures, the peer's last error) from one index, without joining messages.
+    system = models.ForeignKey(ExternalSystem, null=True, on_delete=models.CASCADE,
+                               related_name="+")
     number = models.PositiveIntegerField()
     started_at = models.DateTimeField()
     duration_ms = models.PositiveIntegerField()
@@ -221,13 +229,17 @@ class DeliveryAttempt(models.Model):
     outcome = models.CharField(max_length=10, choices=AttemptOutcome.choices)
     error_class = models.CharField(max_length=40, blank=True)
     error = models.TextField(blank=True)
-    worker = models.CharField(max_length=100, blank=True, help_text="host:pid that sent it")
+    worker = models.CharField(max_length=100, blank=True,
+                              help_text="host:pid of the worker process that sent it")
+    task_id = models.CharField(max_length=64, blank=True,
+                               help_text="The django-q2 task the worker was running")
 
     class Meta:
         ordering = ["message", "number", "id"]
         indexes = [
-            # The monitoring page's error rate reads the last hour of attempts.
             models.Index(fields=["started_at"], name="delivery_attempt_started"),
+            # A system's recent attempts, newest first: failure rate, consecutive failures.
+            models.Index(fields=["system", "started_at"], name="delivery_attempt_system"),
         ]
 
     def __str__(self) -> str:
