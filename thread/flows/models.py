@@ -180,6 +180,9 @@ class OutboundMessage(models.Model):
     not_before = models.DateTimeField(null=True, blank=True)
     lease_until = models.DateTimeField(null=True, blank=True)
     lease_token = models.CharField(max_length=32, blank=True, db_index=True)
+    # host:pid of the worker holding the lease: a drain on the same host that finds this pid
+    # gone takes the message back at once instead of waiting for the lease to run out.
+    lease_owner = models.CharField(max_length=100, blank=True)
     delivered_at = models.DateTimeField(null=True, blank=True)
     # When it reached a final status (delivered, dead, superseded, cancelled): retention counts
     # from here.
@@ -199,6 +202,9 @@ class OutboundMessage(models.Model):
             # Expired leases.
             models.Index(fields=["lease_until"], condition=Q(status=OutboundStatus.SENDING),
                          name="outbound_sending_lease"),
+            # The earliest retry: when the next drain must run.
+            models.Index(fields=["next_attempt_at"], condition=Q(status__in=OUTBOUND_WAITING),
+                         name="outbound_waiting_next"),
             # Head of line: is an older message for the same object still on its way?
             models.Index(fields=["system", "ordering_key", "id"],
                          condition=Q(status__in=OUTBOUND_ACTIVE), name="outbound_active_key"),
