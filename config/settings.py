@@ -166,15 +166,17 @@ THREAD_API_KEY_TOUCH_SECONDS = env_int("THREAD_API_KEY_TOUCH_SECONDS", 60)
 
 # --- Outbox (outbound delivery; docs/outbox.md) ----------------------------------------------
 # A claimed message is leased to its worker for this long; an expired lease is claimable again.
-# Keep it above the largest system timeout (connect + read), or batches are cut short.
-THREAD_OUTBOX_LEASE_SECONDS = env_int("THREAD_OUTBOX_LEASE_SECONDS", 120)
+# Every send of a batch must end inside it (and inside the drain's budget): a system's connect
+# + read timeout must fit in min(DRAIN_SECONDS, LEASE_SECONDS - 1). Timing rules, checked at
+# start: thread/flows/timing.py; the table: docs/outbox.md.
+THREAD_OUTBOX_LEASE_SECONDS = env_int("THREAD_OUTBOX_LEASE_SECONDS", 60)
 # A message claimed this many times without an outcome (its worker died each time) is dead.
 THREAD_OUTBOX_QUARANTINE_AFTER = env_int("THREAD_OUTBOX_QUARANTINE_AFTER", 3)
 THREAD_OUTBOX_RETENTION_DAYS = env_int("THREAD_OUTBOX_RETENTION_DAYS", 30)
 THREAD_OUTBOX_MAX_AGE_HOURS = env_int("THREAD_OUTBOX_MAX_AGE_HOURS", 168)
 THREAD_OUTBOX_BATCH_SIZE = env_int("THREAD_OUTBOX_BATCH_SIZE", 50)
-# One drain task stops claiming after this long, well inside Q_TIMEOUT, and leaves the rest to
-# the next task.
+# One drain task ends within this long, whatever the peers do (every send has this deadline),
+# and hands the rest to a new task. Must stay 5 s below Q_TIMEOUT (checked at start).
 THREAD_OUTBOX_DRAIN_SECONDS = env_int("THREAD_OUTBOX_DRAIN_SECONDS", 50)
 
 # --- mBOM regeneration after a rule-set publish (docs/mbom.md) -------------------------------
@@ -191,6 +193,20 @@ THREAD_REGENERATION_STALE_SECONDS = env_int("THREAD_REGENERATION_STALE_SECONDS",
 # A system whose oldest undelivered message waits longer than this raises an alert (admin banner,
 # e-mail, flow status).
 THREAD_ALERT_PENDING_AGE_MINUTES = env_int("THREAD_ALERT_PENDING_AGE_MINUTES", 30)
+# The peer is failing when at least this share of the attempts of the last N minutes failed
+# (given enough attempts), or after this many failures in a row; unreachable when its newest
+# attempts all found no connection or timed out. A short window alerts within minutes of an
+# outage, long before the pending age.
+THREAD_ALERT_FAILURE_WINDOW_MINUTES = env_int("THREAD_ALERT_FAILURE_WINDOW_MINUTES", 5)
+THREAD_ALERT_FAILURE_RATE_PERCENT = env_int("THREAD_ALERT_FAILURE_RATE_PERCENT", 50)
+THREAD_ALERT_FAILURE_MIN_ATTEMPTS = env_int("THREAD_ALERT_FAILURE_MIN_ATTEMPTS", 10)
+THREAD_ALERT_CONSECUTIVE_FAILURES = env_int("THREAD_ALERT_CONSECUTIVE_FAILURES", 5)
+THREAD_ALERT_UNREACHABLE_ATTEMPTS = env_int("THREAD_ALERT_UNREACHABLE_ATTEMPTS", 3)
+# This many deliveries in a row end a failing alert before its failures leave the window.
+THREAD_ALERT_RECOVERED_AFTER = env_int("THREAD_ALERT_RECOVERED_AFTER", 3)
+# A sending message whose lease ran out this long ago is stuck: the scheduled drain (every
+# minute) takes expired leases back first, so no drain is running for it.
+THREAD_ALERT_STUCK_MINUTES = env_int("THREAD_ALERT_STUCK_MINUTES", 3)
 # Who the alert e-mail goes to (comma-separated); empty: no e-mail, the banner still shows.
 THREAD_ALERT_EMAILS = env_list("THREAD_ALERT_EMAILS")
 # /healthz reports the task cluster dead when the every-minute scheduled drain has not been

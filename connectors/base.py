@@ -111,6 +111,25 @@ def read_credential(name: str) -> str:
     raise MappingError(f"credential {name} is not set in the environment (nor {name}_FILE)")
 
 
+class DeadlineTimeouts(dict):
+    """A request's timeouts that never reach past a deadline. httpcore looks each timeout up
+    (`timeouts.get("connect")`, "write", "read", "pool") just before the network operation it
+    bounds, so answering with the time left until the deadline bounds the whole exchange —
+    pool wait, connect, send, and every read of a peer that trickles its answer — not just
+    each step. The drainer gives every send such a deadline so that no task outlives
+    django-q2's timeout (docs/outbox.md, Timing)."""
+
+    def __init__(self, timeouts: dict[str, float | None], deadline: float) -> None:
+        super().__init__(timeouts)
+        self.deadline = deadline
+
+    def get(self, key: str, default: float | None = None) -> float | None:
+        # A zero or negative timeout would mean "no wait" or be refused: a millisecond ends it.
+        left = max(0.001, self.deadline - time.monotonic())
+        configured = super().get(key, default)
+        return left if configured is None else min(configured, left)
+
+
 def make_client(*, connect_timeout: float, read_timeout: float) -> httpx.Client:
     """The one httpx client factory: explicit timeouts, no redirects (a redirect is an answer to
     classify, not a place to send the payload again), keep-alive pool."""
@@ -191,22 +210,29 @@ class Connector(ABC):
         """The peer's request for this message; raises MappingError when it cannot be made.
         Every request carries the message's Idempotency-Key."""
 
-    def send(self, client: httpx.Client, request: PeerRequest) -> httpx.Response:
-        return client.request(request.method, request.url, headers=dict(request.headers),
-                              content=request.body)
+    def send(self, client: httpx.Client, request: PeerRequest, *,
+             deadline: float | None = None) -> httpx.Response:
+        outgoing = client.build_request(request.method, request.url,
+                                        headers=dict(request.headers), content=request.body)
+        if deadline is not None:
+            outgoing.extensions["timeout"] = DeadlineTimeouts(outgoing.extensions["timeout"],
+                                                              deadline)
+        return client.send(outgoing)
 
     def classify(self, response: httpx.Response) -> Classification:
         return classify_response(response)
 
-    def deliver(self, client: httpx.Client, envelope: OutboundEnvelope,
-                peer: PeerConfig) -> DeliveryResult:
+    def deliver(self, client: httpx.Client, envelope: OutboundEnvelope, peer: PeerConfig, *,
+                deadline: float | None = None) -> DeliveryResult:
+        """Send one message and classify the answer. With a `deadline` (time.monotonic()) the
+        whole exchange ends by then, whatever the peer does: see DeadlineTimeouts."""
         started_at = datetime.now(UTC)
         started = time.monotonic()
         summary = ""
         try:
             request = self.build(envelope, peer)
             summary = request.summary()
-            classification = self.classify(self.send(client, request))
+            classification = self.classify(self.send(client, request, deadline=deadline))
         except Exception as exc:  # every failure becomes a classified attempt, never a crash
             classification = classify_exception(exc)
         duration_ms = int((time.monotonic() - started) * 1000)

@@ -231,8 +231,9 @@ def test_5xx_retries_with_backoff_then_dies_after_max_attempts(erp_peer, about, 
     message.refresh_from_db()
     assert (message.status, message.attempts) == (OutboundStatus.DEAD, 3)
     assert message.last_error.startswith("gave up after 3 attempts; last: http-503")
+    # The last attempt carries the final verdict: it is the one that made the message dead.
     assert list(message.delivery_attempts.values_list("outcome", flat=True)) == [
-        "retry", "retry", "retry"]
+        "retry", "retry", "dead"]
 
 
 def test_429_honours_retry_after(erp_peer, about, httpserver):

@@ -14,6 +14,12 @@ A message whose lease expired is claimed alone: whatever killed the last worker 
 and its batch mates must not die with it again. Claimed N times without an outcome, it is
 quarantined (dead). Only the oldest message on its way per (system, ordering key) is ever
 claimable, so a batch holds at most one message per object and the order per object holds.
+
+Time: every send has a deadline — the end of the drain's budget or of the batch's lease,
+whichever comes first — that bounds the whole HTTP exchange, so a drain task ends within its
+budget whatever a peer does (config/checks.py keeps the budget inside django-q2's timeout).
+Each attempt is recorded as soon as it completes: a killed worker loses at most the request it
+was making. docs/outbox.md has the timing table.
 """
 
 from __future__ import annotations
@@ -52,12 +58,16 @@ from .choices import (
     OutboundStatus,
 )
 from .models import DeliveryAttempt, ExternalSystem, OutboundMessage, OutboundMessageEvent
+from .timing import LEASE_MARGIN_SECONDS, send_window_seconds
 
 logger = logging.getLogger(__name__)
 
-WORKER = f"{socket.gethostname()}:{os.getpid()}"
-# Leave this much of a lease unused, so the outcome is recorded before the lease runs out.
-LEASE_MARGIN_SECONDS = 1.0
+HOST = socket.gethostname()
+
+
+def worker_name() -> str:
+    """host:pid of this process, read when called: django-q2 forks its workers after import."""
+    return f"{HOST}:{os.getpid()}"
 
 
 @dataclass
@@ -67,6 +77,11 @@ class DrainReport:
     retrying: int = 0
     dead: int = 0
     released: int = 0
+    taken_back: int = 0  # leases of workers found dead on this host, taken back at once
+    budget_spent: bool = False  # stopped with work left: the caller starts another drain
+    # When there is nothing left to do now: the earliest retry, or the earliest lease to run
+    # out. The caller schedules the next drain for then.
+    next_due_at: datetime | None = None
 
 
 def next_delay(*, attempt: int, base: float, cap: float, retry_after: float | None = None,
@@ -114,11 +129,53 @@ def claim(*, limit: int, expired: bool = False, ids: Iterable[int] | None = None
         # The deciding statement: no join here, so every condition is checked on the row itself.
         claimed = OutboundMessage.objects.filter(claimable, _head_of_line(), pk__in=picked).update(
             status=OutboundStatus.SENDING, lease_token=token, leases=F("leases") + 1,
+            lease_owner=worker_name(),
             lease_until=now + timedelta(seconds=settings.THREAD_OUTBOX_LEASE_SECONDS))
     if not claimed:
         return []
     return list(OutboundMessage.objects.filter(lease_token=token, status=OutboundStatus.SENDING)
                 .select_related("system").order_by("id"))
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # another user's process: alive
+    return True
+
+
+def dead_leases_take_back(*, now: datetime | None = None) -> int:
+    """Expire at once the leases held by workers of this host that no longer exist (killed,
+    out of memory): their messages are claimable now instead of when the lease runs out. Only
+    this host's pids can be checked; a lease of a worker elsewhere runs its course. A reused
+    pid merely keeps the lease until it expires."""
+    now = now or timezone.now()
+    owners = set(OutboundMessage.objects.filter(
+        status=OutboundStatus.SENDING, lease_until__gte=now, lease_owner__startswith=f"{HOST}:",
+    ).values_list("lease_owner", flat=True))
+    dead = [owner for owner in owners if not _pid_alive(int(owner.rsplit(":", 1)[1]))]
+    if not dead:
+        return 0
+    return OutboundMessage.objects.filter(
+        status=OutboundStatus.SENDING, lease_until__gte=now, lease_owner__in=dead,
+    ).update(lease_until=now - timedelta(microseconds=1))
+
+
+def next_due_at(*, now: datetime | None = None) -> datetime | None:
+    """When the drain next has work, if nothing is due now: the earliest retry, or the earliest
+    lease to run out (a worker on another host may have died). Two index reads. A message held
+    by not_before (an effectivity date) is left to the every-minute drain."""
+    now = now or timezone.now()
+    retry = (OutboundMessage.objects
+             .filter(status__in=OUTBOUND_WAITING, next_attempt_at__gt=now)
+             .filter(Q(not_before__isnull=True) | Q(not_before__lte=now))
+             .order_by("next_attempt_at").values_list("next_attempt_at", flat=True).first())
+    lease = (OutboundMessage.objects.filter(status=OutboundStatus.SENDING, lease_until__gte=now)
+             .order_by("lease_until").values_list("lease_until", flat=True).first())
+    return min((at for at in (retry, lease) if at is not None), default=None)
 
 
 _clients: dict[tuple[int, float, float], httpx.Client] = {}
@@ -149,7 +206,7 @@ def envelope(message: OutboundMessage) -> OutboundEnvelope:
                             correlation_id=message.correlation_id, created_at=message.created_at)
 
 
-def _send(message: OutboundMessage) -> DeliveryResult:
+def _send(message: OutboundMessage, deadline: float) -> DeliveryResult:
     system = message.system
     try:
         connector = get_connector(system.connector)
@@ -157,7 +214,8 @@ def _send(message: OutboundMessage) -> DeliveryResult:
         return DeliveryResult(Classification(Outcome.DEAD, error_class="configuration",
                                              detail=f"{system.name}: {exc}"),
                               "", timezone.now(), 0)
-    return connector.deliver(_client_for(system), envelope(message), peer_config(system))
+    return connector.deliver(_client_for(system), envelope(message), peer_config(system),
+                             deadline=deadline)
 
 
 @dataclass(frozen=True)
@@ -205,48 +263,57 @@ def _judge(message: OutboundMessage, result: DeliveryResult, now: datetime) -> _
     return _Verdict(OutboundStatus.RETRYING, result, reason=what, next_attempt_at=next_at)
 
 
-def _attempt_row(message: OutboundMessage, result: DeliveryResult, number: int) -> DeliveryAttempt:
+_ATTEMPT_OUTCOME = {OutboundStatus.DELIVERED: AttemptOutcome.DELIVERED,
+                    OutboundStatus.RETRYING: AttemptOutcome.RETRY,
+                    OutboundStatus.DEAD: AttemptOutcome.DEAD}
+
+
+def _attempt_row(message: OutboundMessage, verdict: _Verdict, task_id: str) -> DeliveryAttempt:
+    result = verdict.result
     c = result.classification
     return DeliveryAttempt(
-        message_id=message.pk, number=number, started_at=result.started_at,
-        duration_ms=result.duration_ms, request_summary=result.request_summary[:600],
-        response_status=c.status_code, response_excerpt=c.body_excerpt,
-        outcome={Outcome.DELIVERED: AttemptOutcome.DELIVERED, Outcome.RETRY: AttemptOutcome.RETRY,
-                 Outcome.DEAD: AttemptOutcome.DEAD}[c.outcome],
-        error_class=c.error_class, error=c.detail, worker=WORKER)
+        message_id=message.pk, system_id=message.system_id, number=message.attempts_total + 1,
+        started_at=result.started_at, duration_ms=result.duration_ms,
+        request_summary=result.request_summary[:600], response_status=c.status_code,
+        response_excerpt=c.body_excerpt,
+        # The verdict, not the peer's answer alone: the try that used up max_attempts is the
+        # one that made the message dead.
+        outcome=_ATTEMPT_OUTCOME[verdict.status],
+        error_class=c.error_class, error=c.detail, worker=worker_name(), task_id=task_id)
 
 
-def _record(verdicts: list[tuple[OutboundMessage, _Verdict]], token: str,
-            report: DrainReport) -> None:
+def _record(message: OutboundMessage, verdict: _Verdict, token: str, report: DrainReport,
+            task_id: str) -> None:
+    """Write one message's outcome as soon as it is known, so the attempt log holds every
+    request made even if the worker is killed before the next one."""
     now = timezone.now()
-    mine = Q(status=OutboundStatus.SENDING, lease_token=token)
+    tried = 1 if verdict.result is not None else 0
+    delivered = verdict.status == OutboundStatus.DELIVERED
     with transaction.atomic():
-        DeliveryAttempt.objects.bulk_create([
-            _attempt_row(m, v.result, m.attempts + 1) for m, v in verdicts if v.result is not None])
-        delivered = [m.pk for m, v in verdicts if v.status == OutboundStatus.DELIVERED]
-        if delivered:
-            report.delivered += OutboundMessage.objects.filter(mine, pk__in=delivered).update(
-                status=OutboundStatus.DELIVERED, attempts=F("attempts") + 1, delivered_at=now,
-                finished_at=now, lease_until=None, lease_token="", last_error="")
-        for message, verdict in verdicts:
-            if verdict.status == OutboundStatus.DELIVERED:
-                continue
-            tried = 1 if verdict.result is not None else 0
-            changed = OutboundMessage.objects.filter(mine, pk=message.pk).update(
-                status=verdict.status, attempts=F("attempts") + tried, lease_until=None,
-                lease_token="", last_error=verdict.reason,
-                next_attempt_at=verdict.next_attempt_at or message.next_attempt_at,
-                finished_at=now if verdict.status == OutboundStatus.DEAD else None)
-            if not changed:
-                continue  # the lease was lost meanwhile; another worker owns the outcome now
-            if verdict.status == OutboundStatus.DEAD:
-                report.dead += 1
-                OutboundMessageEvent.objects.create(
-                    message_id=message.pk, at=now, kind=verdict.event,
-                    from_status=OutboundStatus.SENDING, to_status=OutboundStatus.DEAD,
-                    reason=verdict.reason)
-            else:
-                report.retrying += 1
+        if tried:
+            _attempt_row(message, verdict, task_id).save(force_insert=True)
+        changed = OutboundMessage.objects.filter(
+            pk=message.pk, status=OutboundStatus.SENDING, lease_token=token,
+        ).update(status=verdict.status, attempts=F("attempts") + tried,
+                 attempts_total=F("attempts_total") + tried, lease_until=None, lease_token="",
+                 lease_owner="", last_error=verdict.reason,
+                 next_attempt_at=verdict.next_attempt_at or message.next_attempt_at,
+                 delivered_at=now if delivered else None,
+                 finished_at=now if verdict.status in (OutboundStatus.DELIVERED,
+                                                       OutboundStatus.DEAD) else None)
+        if not changed:
+            return  # the lease was lost meanwhile; another worker owns the outcome now
+        if verdict.status == OutboundStatus.DEAD:
+            OutboundMessageEvent.objects.create(
+                message_id=message.pk, at=now, kind=verdict.event,
+                from_status=OutboundStatus.SENDING, to_status=OutboundStatus.DEAD,
+                reason=verdict.reason)
+    if delivered:
+        report.delivered += 1
+    elif verdict.status == OutboundStatus.DEAD:
+        report.dead += 1
+    else:
+        report.retrying += 1
 
 
 def _release(messages: list[OutboundMessage], token: str) -> int:
@@ -255,48 +322,62 @@ def _release(messages: list[OutboundMessage], token: str) -> int:
         pk__in=[m.pk for m in messages], status=OutboundStatus.SENDING, lease_token=token,
     ).update(status=Case(When(attempts=0, then=Value(OutboundStatus.PENDING)),
                          default=Value(OutboundStatus.RETRYING)),
-             lease_until=None, lease_token="", leases=F("leases") - 1)
+             lease_until=None, lease_token="", lease_owner="", leases=F("leases") - 1)
 
 
-def _process(batch: list[OutboundMessage], report: DrainReport) -> None:
+def _process(batch: list[OutboundMessage], report: DrainReport, *, drain_deadline: float,
+             lease_end: float, task_id: str) -> None:
+    """Send a claimed batch in order. A message is sent only if its system's timeouts fit in
+    what is left of the drain's budget and the lease; the rest goes back for the next claim."""
     token = batch[0].lease_token
-    lease_end = time.monotonic() + settings.THREAD_OUTBOX_LEASE_SECONDS - LEASE_MARGIN_SECONDS
-    verdicts: list[tuple[OutboundMessage, _Verdict]] = []
+    window = send_window_seconds()
     for index, message in enumerate(batch):
         system = message.system
-        needs = system.connect_timeout_seconds + system.read_timeout_seconds
-        if index and time.monotonic() + needs > lease_end:
-            # The rest might not finish inside the lease: give them back for the next claim.
+        deadline = min(drain_deadline, lease_end)
+        needs = min(system.connect_timeout_seconds + system.read_timeout_seconds, window)
+        if time.monotonic() + needs > deadline:
             report.released += _release(batch[index:], token)
-            break
+            report.budget_spent = report.budget_spent or deadline == drain_deadline
+            return
         now = timezone.now()
         verdict = _precheck(message, now)
         if verdict is None:
-            result = _send(message)
+            result = _send(message, deadline)
             verdict = _judge(message, result, timezone.now())
-        verdicts.append((message, verdict))
-    _record(verdicts, token, report)
+        _record(message, verdict, token, report, task_id)
 
 
 def drain(*, prefer_ids: Iterable[int] = (), budget_seconds: float | None = None,
-          batch_size: int | None = None) -> DrainReport:
+          batch_size: int | None = None, task_id: str = "") -> DrainReport:
     """Deliver what is due until nothing is left or the time budget is spent: first the messages
-    whose lease expired (one at a time), then `prefer_ids`, then anything due, oldest first."""
+    whose lease expired (one at a time), then `prefer_ids`, then anything due, oldest first.
+    `task_id` names the django-q2 task in the attempt log."""
     budget = settings.THREAD_OUTBOX_DRAIN_SECONDS if budget_seconds is None else budget_seconds
     size = batch_size or settings.THREAD_OUTBOX_BATCH_SIZE
     deadline = time.monotonic() + budget
-    report = DrainReport()
+    lease_span = settings.THREAD_OUTBOX_LEASE_SECONDS - LEASE_MARGIN_SECONDS
+    report = DrainReport(taken_back=dead_leases_take_back())
     hinted = list(prefer_ids)
-    while time.monotonic() < deadline and (batch := claim(limit=1, expired=True)):
-        report.claimed += len(batch)
-        _process(batch, report)
-    while time.monotonic() < deadline:
-        batch = claim(limit=size, ids=hinted or None)
-        if not batch and hinted:
-            hinted = []
-            continue
-        if not batch:
+    expired = True
+    while not report.budget_spent:
+        if time.monotonic() >= deadline:
+            report.budget_spent = True
             break
+        lease_end = time.monotonic() + lease_span
+        if expired:
+            batch = claim(limit=1, expired=True)
+            if not batch:
+                expired = False
+                continue
+        else:
+            batch = claim(limit=size, ids=hinted or None)
+            if not batch and hinted:
+                hinted = []
+                continue
+            if not batch:
+                break
         report.claimed += len(batch)
-        _process(batch, report)
+        _process(batch, report, drain_deadline=deadline, lease_end=lease_end, task_id=task_id)
+    if not report.budget_spent:
+        report.next_due_at = next_due_at()
     return report

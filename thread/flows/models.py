@@ -20,6 +20,7 @@ from .choices import (
     OutboundStatus,
     SystemKind,
 )
+from .timing import system_timeouts_error
 
 
 def validate_connector(value: str) -> None:
@@ -70,6 +71,12 @@ class ExternalSystem(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.get_kind_display()})"
+
+    def clean(self) -> None:
+        problem = system_timeouts_error(connect_timeout=self.connect_timeout_seconds,
+                                        read_timeout=self.read_timeout_seconds)
+        if problem:
+            raise ValidationError({"read_timeout_seconds": problem})
 
 
 class ApiKey(models.Model):
