@@ -115,8 +115,8 @@ class DeadlineTimeouts(dict):
     """A request's timeouts that never reach past a deadline. httpcore looks each timeout up
     (`timeouts.get("connect")`, "write", "read", "pool") just before the network operation it
     bounds, so answering with the time left until the deadline bounds the whole exchange —
-    pool wait, connect, send, and every read of a peer that trickles its answer — not just
-    each step. The drainer gives every send such a deadline so that no task outlives
+    pool wait, connect, send, waiting for the answer — not just each step (the body's chunks
+    are checked by Connector.send). The drainer gives every send such a deadline so that no task outlives
     django-q2's timeout (docs/outbox.md, Timing)."""
 
     def __init__(self, timeouts: dict[str, float | None], deadline: float) -> None:
@@ -214,10 +214,24 @@ class Connector(ABC):
              deadline: float | None = None) -> httpx.Response:
         outgoing = client.build_request(request.method, request.url,
                                         headers=dict(request.headers), content=request.body)
-        if deadline is not None:
-            outgoing.extensions["timeout"] = DeadlineTimeouts(outgoing.extensions["timeout"],
-                                                              deadline)
-        return client.send(outgoing)
+        if deadline is None:
+            return client.send(outgoing)
+        outgoing.extensions["timeout"] = DeadlineTimeouts(outgoing.extensions["timeout"], deadline)
+        # httpcore looks the read timeout up once for the whole body: a peer that trickles its
+        # answer is stopped here, between chunks.
+        response = client.send(outgoing, stream=True)
+        try:
+            chunks = []
+            for chunk in response.iter_raw():
+                chunks.append(chunk)
+                if time.monotonic() > deadline:
+                    raise httpx.ReadTimeout("the answer did not end before the send's deadline",
+                                            request=outgoing)
+        finally:
+            response.close()
+        # Raw (still encoded) bytes with the original headers: decoded once, when read.
+        return httpx.Response(response.status_code, headers=response.headers,
+                              content=b"".join(chunks), request=outgoing)
 
     def classify(self, response: httpx.Response) -> Classification:
         return classify_response(response)
