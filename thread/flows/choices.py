@@ -50,3 +50,16 @@ class AttemptOutcome(models.TextChoices):
 class AlertKind(models.TextChoices):
     DEAD = "dead", "Dead messages need action"
     STALE = "stale", "Oldest undelivered message is too old"
+    FAILING = "failing", "Deliveries to the peer are failing"
+    UNREACHABLE = "unreachable", "The peer cannot be reached"
+    STUCK = "stuck", "Messages stuck in sending (their worker died)"
+
+
+class PeerVerdict(models.TextChoices):
+    """What one delivery attempt says about the peer's health (docs/monitoring.md)."""
+
+    DELIVERED = "delivered", "Delivered"
+    FAILED = "failed", "Failed: the peer, or the way to it"
+    # The peer answered and refused this one message (a 4xx, a redirect), or Thread could not
+    # build or send it (mapping, configuration): the peer works, and the dead alert reports it.
+    REFUSED = "refused", "Refused: this message, not the peer"

@@ -5,7 +5,8 @@ from django.core.exceptions import ValidationError
 from django.core.serializers.json import DjangoJSONEncoder
 from django.core.validators import MinValueValidator, RegexValidator
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
+from django.db.models.functions import Coalesce, Greatest
 from simple_history.models import HistoricalRecords
 
 from connectors.registry import connector_names
@@ -146,6 +147,13 @@ class InboundMessage(models.Model):
         return f"{self.method} {self.path} [{self.idempotency_key or '-'}] {self.status}"
 
 
+def waiting_since() -> Greatest:
+    """Since when a message on its way has been waiting: from the start of its delivery round, or
+    from its not_before if that is later (a message held back on purpose is not waiting). The
+    flow status orders by this expression, which the index outbound_waiting_since holds."""
+    return Greatest("enqueued_at", Coalesce("not_before", "enqueued_at"))
+
+
 class OutboundMessage(models.Model):
     """One arrow leaving Thread, written in the same transaction as the change that caused it.
     The row owns its delivery: status, attempts, backoff, lease, idempotency key, dead letter.
@@ -218,6 +226,12 @@ class OutboundMessage(models.Model):
             models.Index(fields=["system", "ordering_key", "topic", "id"],
                          name="outbound_key_topic"),
             models.Index(fields=["status", "finished_at"], name="outbound_status_finished"),
+            # Flow status: a system's messages by status, counted up to a cap, and its last
+            # delivery, each read from this index alone.
+            models.Index(fields=["system", "status", "delivered_at"], name="outbound_system_status"),
+            # Flow status: a system's oldest waiting message, one index probe.
+            models.Index(F("system"), waiting_since(), condition=Q(status__in=OUTBOUND_ACTIVE),
+                         name="outbound_waiting_since"),
         ]
 
     def __str__(self) -> str:
@@ -285,7 +299,7 @@ class FlowAlertNotice(models.Model):
     occurrence after it cleared is mailed again."""
 
     system = models.ForeignKey(ExternalSystem, on_delete=models.CASCADE, related_name="+")
-    kind = models.CharField(max_length=10, choices=AlertKind.choices)
+    kind = models.CharField(max_length=20, choices=AlertKind.choices)
     detail = models.TextField()
     raised_at = models.DateTimeField()
     emailed_at = models.DateTimeField(null=True, blank=True)

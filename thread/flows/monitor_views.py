@@ -63,10 +63,14 @@ def overview(request: HttpRequest) -> HttpResponse:
     summaries = selectors.system_flow_summaries(now=now)
     for summary in summaries:
         summary.public_url = _public_url(summary.system.base_url)
+    limits = {"pending_age_minutes": settings.THREAD_ALERT_PENDING_AGE_MINUTES,
+              "failure_window_minutes": settings.THREAD_ALERT_FAILURE_WINDOW_MINUTES,
+              "failure_rate_percent": settings.THREAD_ALERT_FAILURE_RATE_PERCENT,
+              "failure_min_attempts": settings.THREAD_ALERT_FAILURE_MIN_ATTEMPTS,
+              "consecutive_failures": settings.THREAD_ALERT_CONSECUTIVE_FAILURES}
     return render(request, "flows/monitor.html", _context(
-        request, "Flow monitor", summaries=summaries, now=now,
-        alert_minutes=settings.THREAD_ALERT_PENDING_AGE_MINUTES,
-        messages_url=reverse("flows-monitor:messages")))
+        request, "Flow monitor", summaries=summaries, now=now, limits=limits,
+        count_cap=f"{selectors.COUNT_CAP:,}", messages_url=reverse("flows-monitor:messages")))
 
 
 def message_list(request: HttpRequest) -> HttpResponse:

@@ -1,6 +1,7 @@
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from ..choices import AlertKind, OutboundStatus
 from ..models import DeliveryAttempt, ExternalSystem, OutboundMessage, OutboundMessageEvent
 
 
@@ -72,26 +73,64 @@ class ReplaySerializer(OperatorActionSerializer):
         default=False, help_text="Needed when newer data for the same object and topic exists.")
 
 
+class PeerErrorSerializer(serializers.Serializer):
+    at = serializers.DateTimeField(help_text="When the failed attempt started.")
+    error_class = serializers.CharField(help_text="timeout, connection, http-503, mapping, …")
+    response_status = serializers.IntegerField(allow_null=True)
+    error = serializers.CharField(help_text="What went wrong (its first 300 characters).")
+
+
 class SystemFlowStatusSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     name = serializers.CharField()
     kind = serializers.CharField()
     delivery_enabled = serializers.BooleanField()
-    counts = serializers.DictField(child=serializers.IntegerField(),
-                                   help_text="Messages by status (pending, sending, delivered, …).")
+    counts = serializers.DictField(
+        child=serializers.IntegerField(),
+        help_text="Messages by status (pending, sending, delivered, …), each counted up to "
+                  "count_cap: a status in counts_capped has more.")
+    counts_capped = serializers.ListField(
+        child=serializers.ChoiceField(choices=OutboundStatus.choices),
+        help_text="The statuses with more than count_cap messages.")
     waiting = serializers.IntegerField(help_text="pending + retrying + sending")
     dead = serializers.IntegerField(help_text="Dead messages that need an operator.")
-    oldest_waiting_since = serializers.DateTimeField(allow_null=True)
+    oldest_waiting_since = serializers.DateTimeField(
+        allow_null=True, help_text="Since when the oldest message on its way has waited (from its "
+                                   "write or last replay, or its not_before if later).")
     oldest_waiting_age_seconds = serializers.FloatField(allow_null=True)
     last_delivered_at = serializers.DateTimeField(allow_null=True)
-    attempts_last_hour = serializers.IntegerField()
-    failed_attempts_last_hour = serializers.IntegerField()
+    attempts_last_hour = serializers.IntegerField(
+        help_text="Attempts of the last hour (the newest 10,000 at most).")
+    failed_attempts_last_hour = serializers.IntegerField(help_text="Not delivered, among those.")
     error_rate_last_hour = serializers.FloatField(allow_null=True)
-    alerts = serializers.ListField(child=serializers.CharField(), help_text="dead, stale")
+    window_attempts = serializers.IntegerField(
+        help_text="Attempts of the failure window that tell about the peer: delivered, or failed "
+                  "for the peer (a message the peer refused does not count); the newest 1,000 "
+                  "at most.")
+    window_failed_attempts = serializers.IntegerField(help_text="Failed, among those.")
+    window_failure_rate = serializers.FloatField(allow_null=True, help_text="0..1; null: no attempts.")
+    consecutive_failures = serializers.IntegerField(
+        help_text="Failed attempts since the peer's last delivery (counted among its newest 50).")
+    consecutive_failures_capped = serializers.BooleanField(
+        help_text="The newest 50 attempts all failed: there may be more.")
+    failing_since = serializers.DateTimeField(
+        allow_null=True, help_text="The first of those failures (null: the last attempt was "
+                                   "delivered).")
+    unreachable = serializers.BooleanField(
+        help_text="The peer's newest attempts all found no connection or timed out.")
+    stuck_sending = serializers.IntegerField(
+        help_text="Messages in sending whose lease ran out longer ago than the stuck grace.")
+    stuck_since = serializers.DateTimeField(allow_null=True,
+                                            help_text="When the oldest of those leases ran out.")
+    last_error = PeerErrorSerializer(
+        allow_null=True, help_text="The newest failed attempt among the newest 50.")
+    alerts = serializers.ListField(child=serializers.ChoiceField(choices=AlertKind.choices))
 
 
 class FlowStatusSerializer(serializers.Serializer):
     status = serializers.ChoiceField(choices=["ok", "alert"])
     generated_at = serializers.DateTimeField()
     alert_pending_age_minutes = serializers.IntegerField()
+    failure_window_minutes = serializers.IntegerField()
+    count_cap = serializers.IntegerField(help_text="Counts by status stop after this.")
     systems = SystemFlowStatusSerializer(many=True)

@@ -77,12 +77,42 @@ def _seconds(delta) -> float | None:
     return round(delta.total_seconds(), 1) if delta is not None else None
 
 
+def _system_status(summary: selectors.SystemFlowSummary) -> dict:
+    peer, error = summary.peer, summary.peer.last_error
+    return {
+        "id": summary.system.pk, "name": summary.system.name, "kind": summary.system.kind,
+        "delivery_enabled": summary.system.delivery_enabled,
+        "counts": {status: min(count, selectors.COUNT_CAP) for status, count in summary.counts.items()},
+        "counts_capped": summary.counts_capped,
+        "waiting": summary.waiting, "dead": min(summary.dead, selectors.COUNT_CAP),
+        "oldest_waiting_since": summary.oldest_waiting_since,
+        "oldest_waiting_age_seconds": _seconds(summary.oldest_waiting_age),
+        "last_delivered_at": summary.last_delivered_at,
+        "attempts_last_hour": summary.attempts_last_hour,
+        "failed_attempts_last_hour": summary.failed_attempts_last_hour,
+        "error_rate_last_hour": summary.error_rate_last_hour,
+        "window_attempts": peer.window_attempts, "window_failed_attempts": peer.window_failed,
+        "window_failure_rate": peer.failure_rate,
+        "consecutive_failures": peer.consecutive_failures,
+        "consecutive_failures_capped": peer.consecutive_capped,
+        "failing_since": peer.failing_since, "unreachable": peer.unreachable,
+        "stuck_sending": min(summary.stuck_sending, selectors.COUNT_CAP),
+        "stuck_since": summary.stuck_since,
+        "last_error": None if error is None else {
+            "at": error.at, "error_class": error.error_class,
+            "response_status": error.response_status, "error": error.error},
+        "alerts": summary.alerts,
+    }
+
+
 class FlowStatusView(APIView):
     """Flow status for monitoring tools: per system, counts by status, the oldest waiting
-    message's age, dead messages, the last delivery and the last hour's error rate. People with
-    the flows view permission see every system; a system's key sees its own row. Monitoring
-    tools may use HTTP Basic with a user of the auditor group. Thread's own health (for load
-    balancers) is /healthz, not this."""
+    message's age, dead messages, the last delivery, and the peer's signals (failure rate in the
+    failure window, failures in a row, unreachable, stuck sends, its last error); `status` is
+    `alert` as soon as any system is in alert. People with the flows view permission see every
+    system; a system's key sees its own row. Monitoring tools may use HTTP Basic with a user of
+    the auditor group. A fixed number of queries, whatever the number of messages. Thread's own
+    health (for load balancers) is /healthz, not this."""
 
     authentication_classes = [*api_settings.DEFAULT_AUTHENTICATION_CLASSES, BasicAuthentication]
     required_perms = {"GET": ["flows.view_outboundmessage"], "HEAD": ["flows.view_outboundmessage"]}
@@ -91,19 +121,9 @@ class FlowStatusView(APIView):
     def get(self, request):
         now = timezone.now()
         summaries = selectors.system_flow_summaries(now=now, system=calling_system(request))
-        systems = [{
-            "id": summary.system.pk, "name": summary.system.name, "kind": summary.system.kind,
-            "delivery_enabled": summary.system.delivery_enabled,
-            "counts": summary.counts, "waiting": summary.waiting, "dead": summary.dead,
-            "oldest_waiting_since": summary.oldest_waiting_since,
-            "oldest_waiting_age_seconds": _seconds(summary.oldest_waiting_age),
-            "last_delivered_at": summary.last_delivered_at,
-            "attempts_last_hour": summary.attempts_last_hour,
-            "failed_attempts_last_hour": summary.failed_attempts_last_hour,
-            "error_rate_last_hour": summary.error_rate_last_hour,
-            "alerts": summary.alerts,
-        } for summary in summaries]
         return Response(s.FlowStatusSerializer({
-            "status": "alert" if any(row["alerts"] for row in systems) else "ok",
+            "status": "alert" if any(summary.alerts for summary in summaries) else "ok",
             "generated_at": now, "alert_pending_age_minutes": settings.THREAD_ALERT_PENDING_AGE_MINUTES,
-            "systems": systems}).data)
+            "failure_window_minutes": settings.THREAD_ALERT_FAILURE_WINDOW_MINUTES,
+            "count_cap": selectors.COUNT_CAP,
+            "systems": [_system_status(summary) for summary in summaries]}).data)
