@@ -1,5 +1,6 @@
 """Helpers of the outbox fault tests: a real HTTP peer that applies each Idempotency-Key once,
-real django-q2 clusters in subprocesses on the test database, and polling with deadlines."""
+real django-q2 clusters in subprocesses on the test database, polling with deadlines, and
+systems and messages to deliver with the checks on what the peer received."""
 
 from __future__ import annotations
 
@@ -17,7 +18,12 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-from django.db import connection
+from django.contrib.auth.models import Group
+from django.db import connection, transaction
+
+from thread.flows import outbox, services
+from thread.flows.choices import OutboundStatus
+from thread.flows.models import OutboundMessage
 
 BASE_DIR = Path(__file__).resolve().parents[2]
 REDIS_URL = "redis://127.0.0.1:6379/0"
@@ -189,3 +195,53 @@ def wait_for(predicate: Callable[[], bool], *, timeout: float, what: str,
         if tick is not None:
             tick()
         time.sleep(every)
+
+
+def make_system(peer: Peer, **settings):
+    system = services.system_create(name=f"ERP {uuid.uuid4().hex[:6]}", kind="erp", actor=None,
+                                    reason="fault test")
+    options = {"connector": "rest", "base_url": peer.url,
+               "connector_options": {"paths": {"*": "/in/{topic}"}},
+               "connect_timeout_seconds": 0.5, "read_timeout_seconds": 1.0,
+               "max_attempts": 100, "backoff_base_seconds": 0.1, "backoff_cap_seconds": 0.5,
+               **settings}
+    return services.system_delivery_configure(system=system, actor=None, reason="fault test",
+                                              **options)
+
+
+def write_messages(system, *, keys: int, per_key: int) -> list[OutboundMessage]:
+    """`per_key` messages for each of `keys` objects, each object in its own transaction (one
+    drain task each). Topics differ within an object, so none supersedes another."""
+    about = Group.objects.get_or_create(name="fault-test object")[0]
+    written = []
+    for k in range(keys):
+        with transaction.atomic():
+            for seq in range(per_key):
+                written.append(outbox.outbound_message_write(
+                    system=system, topic=f"step-{seq}", payload={"key": f"obj-{k}", "seq": seq},
+                    about=about, cause=None, ordering_key=f"obj-{k}"))
+    return written
+
+
+def delivered(count: int) -> callable:
+    return lambda: OutboundMessage.objects.filter(status=OutboundStatus.DELIVERED).count() >= count
+
+
+def assert_exactly_once_in_order(peer: Peer, messages: list[OutboundMessage]) -> None:
+    statuses = set(OutboundMessage.objects.filter(pk__in=[m.pk for m in messages])
+                   .values_list("status", flat=True))
+    assert statuses == {OutboundStatus.DELIVERED}
+    assert peer.applied_keys == {m.idempotency_key for m in messages}  # nothing lost
+    assert len(peer.applied) == len(messages)  # nothing applied twice
+    for key in {m.ordering_key for m in messages}:
+        seqs = [body["seq"] for body in peer.applied if body["key"] == key]
+        assert seqs == sorted(seqs), f"order broken for {key}: {seqs}"
+
+
+def wait_all(broker, clusters_started, messages, timeout=40.0):
+    try:
+        wait_for(delivered(len(messages)), timeout=timeout, tick=broker.kick,
+                 what=f"{len(messages)} messages delivered")
+    except AssertionError:
+        logs = "\n".join(c.log() for c in clusters_started)
+        raise AssertionError(f"not all delivered; cluster logs:\n{logs}") from None

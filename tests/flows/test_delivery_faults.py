@@ -11,134 +11,23 @@ in seconds.
 from __future__ import annotations
 
 import threading
-import time
-import uuid
-from dataclasses import dataclass
 
 import pytest
-import redis
-from django.contrib.auth.models import Group
-from django.db import connection, transaction
-from django_q.conf import Conf
-from django_q.tasks import async_task
+from django.db import connection
 
-from thread.flows import outbox, services
 from thread.flows.choices import OutboundEventKind, OutboundStatus
 from thread.flows.models import DeliveryAttempt, OutboundMessage
 
-from .outbox_support import REDIS_URL, Cluster, Peer, Reply, wait_for
+from .outbox_support import (
+    Reply,
+    assert_exactly_once_in_order,
+    make_system,
+    wait_all,
+    wait_for,
+    write_messages,
+)
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
-
-
-@dataclass
-class Broker:
-    kind: str
-    name: str
-    last_kick: float = 0.0
-
-    def kick(self) -> None:
-        """The scheduled drain, compressed: at most one drain task per half second."""
-        if time.monotonic() - self.last_kick >= 0.5:
-            async_task("thread.flows.tasks.drain_outbox")
-            self.last_kick = time.monotonic()
-
-
-@pytest.fixture(params=["orm", "redis"])
-def broker(request, monkeypatch):
-    """Point this process's django-q2 at the run's own queue, so the on-commit drain tasks of
-    outbound_message_write reach the clusters under test."""
-    name = f"thread-test-{uuid.uuid4().hex[:8]}"
-    monkeypatch.setattr(Conf, "PREFIX", name)
-    monkeypatch.setattr(Conf, "CLUSTER_NAME", name)
-    if request.param == "redis":
-        monkeypatch.setattr(Conf, "ORM", None)
-        monkeypatch.setattr(Conf, "REDIS", REDIS_URL)
-    yield Broker(request.param, name)
-    if request.param == "redis":
-        client = redis.from_url(REDIS_URL)
-        keys = client.keys(f"django_q:{name}:*")
-        if keys:
-            client.delete(*keys)
-
-
-@pytest.fixture
-def clusters(transactional_db, broker, tmp_path):
-    started: list[Cluster] = []
-
-    def start(workers: int = 2, **env: str) -> Cluster:
-        cluster = Cluster(name=broker.name, broker=broker.kind, log_dir=tmp_path,
-                          workers=workers, env=env)
-        started.append(cluster)
-        return cluster
-
-    yield start
-    for cluster in started:
-        cluster.kill()
-
-
-@pytest.fixture
-def peers():
-    made: list[Peer] = []
-
-    def make(behaviour=None, port=None, start=True) -> Peer:
-        peer = Peer(behaviour, port)
-        made.append(peer)
-        return peer.start() if start else peer
-
-    yield make
-    for peer in made:
-        peer.stop()
-
-
-def make_system(peer: Peer, **settings):
-    system = services.system_create(name=f"ERP {uuid.uuid4().hex[:6]}", kind="erp", actor=None,
-                                    reason="fault test")
-    options = {"connector": "rest", "base_url": peer.url,
-               "connector_options": {"paths": {"*": "/in/{topic}"}},
-               "connect_timeout_seconds": 0.5, "read_timeout_seconds": 1.0,
-               "max_attempts": 100, "backoff_base_seconds": 0.1, "backoff_cap_seconds": 0.5,
-               **settings}
-    return services.system_delivery_configure(system=system, actor=None, reason="fault test",
-                                              **options)
-
-
-def write_messages(system, *, keys: int, per_key: int) -> list[OutboundMessage]:
-    """`per_key` messages for each of `keys` objects, each object in its own transaction (one
-    drain task each). Topics differ within an object, so none supersedes another."""
-    about = Group.objects.get_or_create(name="fault-test object")[0]
-    written = []
-    for k in range(keys):
-        with transaction.atomic():
-            for seq in range(per_key):
-                written.append(outbox.outbound_message_write(
-                    system=system, topic=f"step-{seq}", payload={"key": f"obj-{k}", "seq": seq},
-                    about=about, cause=None, ordering_key=f"obj-{k}"))
-    return written
-
-
-def delivered(count: int) -> callable:
-    return lambda: OutboundMessage.objects.filter(status=OutboundStatus.DELIVERED).count() >= count
-
-
-def assert_exactly_once_in_order(peer: Peer, messages: list[OutboundMessage]) -> None:
-    statuses = set(OutboundMessage.objects.filter(pk__in=[m.pk for m in messages])
-                   .values_list("status", flat=True))
-    assert statuses == {OutboundStatus.DELIVERED}
-    assert peer.applied_keys == {m.idempotency_key for m in messages}  # nothing lost
-    assert len(peer.applied) == len(messages)  # nothing applied twice
-    for key in {m.ordering_key for m in messages}:
-        seqs = [body["seq"] for body in peer.applied if body["key"] == key]
-        assert seqs == sorted(seqs), f"order broken for {key}: {seqs}"
-
-
-def wait_all(broker, clusters_started, messages, timeout=40.0):
-    try:
-        wait_for(delivered(len(messages)), timeout=timeout, tick=broker.kick,
-                 what=f"{len(messages)} messages delivered")
-    except AssertionError:
-        logs = "\n".join(c.log() for c in clusters_started)
-        raise AssertionError(f"not all delivered; cluster logs:\n{logs}") from None
 
 
 def test_peer_down_then_up(broker, clusters, peers):
