@@ -10,7 +10,6 @@ from functools import reduce
 from django.contrib.contenttypes.models import ContentType
 from django.db.models import (
     Case,
-    Exists,
     Expression,
     IntegerField,
     OuterRef,
@@ -29,6 +28,7 @@ from connectors.base import RETRYABLE_STATUS
 
 from .choices import OUTBOUND_ACTIVE, OUTBOUND_WAITING, AttemptOutcome, OutboundStatus, PeerVerdict
 from .models import (
+    STATUS_INDEXED,
     DeliveryAttempt,
     ExternalSystem,
     OutboundMessage,
@@ -93,7 +93,20 @@ def _bounded_sum(queryset: QuerySet, flag: Expression, limit: int) -> BoundedSum
 
 def _capped_count(queryset: QuerySet) -> BoundedSum:
     """How many rows, counted up to COUNT_CAP + 1 (more than the cap: "10,000+")."""
-    return _bounded_sum(queryset.order_by(), Value(1), COUNT_CAP + 1)
+    return _bounded_sum(queryset, Value(1), COUNT_CAP + 1)
+
+
+def _status_count(messages: QuerySet, status: str) -> BoundedSum:
+    """A system's messages in one status, counted up to the cap from an index that holds just
+    those: the partial index of the status (pending, retrying, sending, dead: rows that change
+    often), or outbound_system_status for the final statuses. Through the plain system_id
+    index and a filter on status the planner would read every message of the system to count
+    a status that few of them have; a final status is ordered by that index's last column so
+    that it is the index the planner reads."""
+    messages = messages.filter(status=status)
+    if status in STATUS_INDEXED:
+        return _capped_count(messages.order_by())
+    return _capped_count(messages.order_by("delivered_at"))
 
 
 def _refused() -> Q:
@@ -122,14 +135,17 @@ def _figures(*, now: datetime, limits: AlertThresholds, counts: bool) -> dict[st
     attempts = DeliveryAttempt.objects.filter(system=OuterRef("pk")).order_by("-started_at")
     window = attempts.filter(started_at__gte=now - limits.failure_window).annotate(
         verdict=attempt_verdict())
+    waiting = mine.filter(status__in=OUTBOUND_ACTIVE).annotate(since=waiting_since())
     stuck = mine.filter(status=OutboundStatus.SENDING, lease_until__lt=now - limits.stuck_grace)
     figures = {
-        "has_messages": Exists(mine),
-        "waiting_exists": Exists(mine.filter(status__in=OUTBOUND_ACTIVE)),
-        "n_dead": _capped_count(mine.filter(status=OutboundStatus.DEAD)),
-        "oldest": Subquery(mine.filter(status__in=OUTBOUND_ACTIVE).annotate(since=waiting_since())
-                           .filter(since__lte=now).order_by("since").values("since")[:1]),
-        "stuck": _capped_count(stuck),
+        # Ordered subqueries rather than EXISTS: each names the index that answers it, where
+        # an EXISTS is planned as a scan of the table that stops at the first match, which for
+        # a system without messages is never.
+        "any_status": Subquery(mine.order_by("status", "delivered_at").values("status")[:1]),
+        "first_waiting": Subquery(waiting.order_by("since").values("since")[:1]),
+        "n_dead": _status_count(mine, OutboundStatus.DEAD),
+        "oldest": Subquery(waiting.filter(since__lte=now).order_by("since").values("since")[:1]),
+        "stuck": _capped_count(stuck.order_by("lease_until")),
         "stuck_since": Subquery(stuck.order_by("lease_until").values("lease_until")[:1]),
         "window_told": _bounded_sum(window, _flag(~Q(verdict=PeerVerdict.REFUSED)), WINDOW_SAMPLE),
         "window_failed": _bounded_sum(window, _flag(Q(verdict=PeerVerdict.FAILED)), WINDOW_SAMPLE),
@@ -139,7 +155,7 @@ def _figures(*, now: datetime, limits: AlertThresholds, counts: bool) -> dict[st
     }
     if counts:
         hour = attempts.filter(started_at__gte=now - timedelta(hours=1))
-        figures |= {f"n_{status}": _capped_count(mine.filter(status=status))
+        figures |= {f"n_{status}": _status_count(mine, status)
                     for status in OutboundStatus.values if status != OutboundStatus.DEAD}
         figures |= {
             "last_delivered": Subquery(
@@ -227,7 +243,7 @@ def _flow_rows(*, now: datetime, limits: AlertThresholds, system: ExternalSystem
     if system is not None:
         systems = systems.filter(pk=system.pk)
     # A system that only calls Thread has no outbound flow to watch.
-    rows = [row for row in systems if row.connector or row.has_messages]
+    rows = [row for row in systems if row.connector or row.any_status]
     return rows, _newest_attempts(rows)
 
 
@@ -236,11 +252,12 @@ def _signals(row: ExternalSystem, recent: list[AttemptFact], now: datetime,
     peer = peer_health(recent=recent, recent_limit=RECENT_ATTEMPTS, window_attempts=row.window_told,
                        window_failed=row.window_failed, limits=limits)
     age = now - row.oldest if row.oldest else None
-    return {"system": row, "dead": row.n_dead, "waiting_exists": row.waiting_exists,
+    waiting_exists = row.first_waiting is not None
+    return {"system": row, "dead": row.n_dead, "waiting_exists": waiting_exists,
             "oldest_waiting_since": row.oldest, "oldest_waiting_age": age,
             "stuck_sending": row.stuck, "stuck_since": row.stuck_since, "peer": peer,
             "alerts": alert_kinds(dead=row.n_dead, oldest_waiting_age=age,
-                                  delivering=row.delivery_enabled and row.waiting_exists,
+                                  delivering=row.delivery_enabled and waiting_exists,
                                   stuck_sending=row.stuck, peer=peer, limits=limits)}
 
 
