@@ -11,12 +11,13 @@ import pytest
 from django.utils import timezone
 from django_q.conf import Conf
 
+from bench.rig import Cluster, wait_for
 from thread.bom.mbom import regeneration
 from thread.bom.models import MBomVersion, RegenerationJob
 from thread.errors import InvalidInput
 from thread.flows.models import OutboundMessage
 
-from ..flows.outbox_support import Cluster, wait_for
+from ..flows.outbox_support import worker_database_url
 from .test_mbom_support import *  # noqa: F403 (fixtures)
 from .test_mbom_support import BOX, categorise_screws, new_version, product_body, push, revision
 
@@ -146,7 +147,7 @@ def test_a_real_task_cluster_regenerates_after_a_publish(transactional_db, units
     for n in range(1, 4):
         push(product_body(f"PR-{n}", 2))
     categorise_screws()
-    cluster = Cluster(name=own_queue, broker="orm", log_dir=tmp_path, workers=1,
+    cluster = Cluster(name=own_queue, database_url=worker_database_url(), log_dir=tmp_path, workers=1,
                       env={"THREAD_REGENERATION_CHUNK": "1"})
     try:
         rule_set = services.rule_set_create(plant=plant, name="Berlin", actor=None, reason="t")

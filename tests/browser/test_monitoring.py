@@ -25,6 +25,7 @@ from django.contrib.auth.models import Group
 from django.db import connection, connections
 from django_q.conf import Conf
 
+from bench.rig import Cluster, wait_for
 from thread.catalog import services as catalog
 from thread.core.roles import setup_roles
 from thread.flows import services as flows
@@ -34,7 +35,7 @@ from thread.history import audited
 from thread.sandbox.choices import RequestOutcome
 from thread.sandbox.models import SandboxRequest
 
-from ..flows.outbox_support import Cluster, wait_for
+from ..flows.outbox_support import worker_database_url
 from .conftest import PASSWORD, browser_tab
 from .publish_support import publish_scrap_change, released_products
 
@@ -47,7 +48,7 @@ def cluster(chromium, transactional_db, monkeypatch, tmp_path):
     name = f"thread-browser-{uuid.uuid4().hex[:8]}"
     monkeypatch.setattr(Conf, "PREFIX", name)
     monkeypatch.setattr(Conf, "CLUSTER_NAME", name)
-    started = Cluster(name=name, broker="orm", log_dir=tmp_path, workers=2,
+    started = Cluster(name=name, database_url=worker_database_url(), log_dir=tmp_path, workers=2,
                       env={"THREAD_OUTBOX_LEASE_SECONDS": "15", "THREAD_OUTBOX_DRAIN_SECONDS": "5"})
     yield started
     started.kill()

@@ -12,7 +12,9 @@ import redis
 from django_q.conf import Conf
 from django_q.tasks import async_task
 
-from .outbox_support import REDIS_URL, Cluster, Peer
+from bench.rig import Cluster, Peer
+
+from .outbox_support import REDIS_URL, worker_database_url
 
 
 @dataclass
@@ -51,8 +53,9 @@ def clusters(transactional_db, broker, tmp_path):
     started: list[Cluster] = []
 
     def start(workers: int = 2, **env: str) -> Cluster:
-        cluster = Cluster(name=broker.name, broker=broker.kind, log_dir=tmp_path,
-                          workers=workers, env=env)
+        cluster = Cluster(name=broker.name, database_url=worker_database_url(), log_dir=tmp_path,
+                          redis_url=REDIS_URL if broker.kind == "redis" else "", workers=workers,
+                          env=env)
         started.append(cluster)
         return cluster
 

@@ -1,200 +1,25 @@
-"""Helpers of the outbox fault tests: a real HTTP peer that applies each Idempotency-Key once,
-real django-q2 clusters in subprocesses on the test database, polling with deadlines, and
-systems and messages to deliver with the checks on what the peer received."""
+"""Django-bound helpers of the outbox fault tests, around the rig in bench.rig: the test
+database's URL for the clusters, systems and messages to deliver, and the checks on what the peer
+received."""
 
 from __future__ import annotations
 
-import json
-import os
-import signal
-import socket
-import subprocess
-import sys
-import threading
-import time
 import uuid
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 
 from django.contrib.auth.models import Group
 from django.db import connection, transaction
 
+from bench.rig import Peer, wait_for
 from thread.flows import outbox, services
 from thread.flows.choices import OutboundStatus
 from thread.flows.models import OutboundMessage
 
-BASE_DIR = Path(__file__).resolve().parents[2]
 REDIS_URL = "redis://127.0.0.1:6379/0"
-
-
-@dataclass
-class Reply:
-    status: int = 200
-    headers: dict[str, str] = field(default_factory=dict)
-    apply: bool = True  # the peer performs the effect before answering
-    hang: threading.Event | None = None  # answer only once this is set (at most a minute)
-    delay: float = 0.0  # seconds to wait before answering
-
-
-Behaviour = Callable[[str, int, dict], Reply]  # (idempotency key, nth request for it, body)
-
-
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"  # keep-alive, like a real peer
-
-    def setup(self) -> None:
-        super().setup()
-        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-
-    def do_POST(self) -> None:
-        body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))) or b"null")
-        reply = self.server.peer.receive(self.headers.get("Idempotency-Key", ""), body)
-        if reply.hang is not None:
-            reply.hang.wait(60)
-        if reply.delay:
-            time.sleep(reply.delay)
-        payload = b"{}"
-        try:
-            self.send_response(reply.status)
-            for name, value in reply.headers.items():
-                self.send_header(name, value)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(payload)))
-            self.end_headers()
-            self.wfile.write(payload)
-        except OSError:
-            pass  # the client gave up (timeout, killed worker): as a real peer would see it
-
-    def log_message(self, format, *args) -> None:
-        pass
-
-
-class Peer:
-    """A peer that deduplicates by Idempotency-Key, as the protocol asks of it: the first
-    request with a key that it accepts is applied; repeats are counted and answered alike."""
-
-    def __init__(self, behaviour: Behaviour | None = None, port: int | None = None) -> None:
-        self.behaviour = behaviour
-        self.port = port or free_port()
-        self.lock = threading.Lock()
-        self.requests: list[tuple[str, float]] = []
-        self.seen: dict[str, int] = {}
-        self.applied: list[dict] = []
-        self.applied_keys: set[str] = set()
-        self.duplicates = 0
-        self.release = threading.Event()  # set at stop: every hanging request answers
-        self._server: ThreadingHTTPServer | None = None
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def receive(self, key: str, body: dict) -> Reply:
-        with self.lock:
-            nth = self.seen[key] = self.seen.get(key, 0) + 1
-            self.requests.append((key, time.monotonic()))
-        reply = self.behaviour(key, nth, body) if self.behaviour else Reply()
-        if reply.apply:
-            with self.lock:
-                if key in self.applied_keys:
-                    self.duplicates += 1
-                else:
-                    self.applied_keys.add(key)
-                    self.applied.append(body)
-        return reply
-
-    def start(self) -> Peer:
-        server = ThreadingHTTPServer(("127.0.0.1", self.port), _Handler)
-        server.daemon_threads = True
-        server.peer = self
-        threading.Thread(target=server.serve_forever, daemon=True).start()
-        self._server = server
-        return self
-
-    def stop(self) -> None:
-        self.release.set()
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def worker_database_url() -> str:
     s = connection.settings_dict
     return f"postgres://{s['USER']}@{s['HOST']}:{s['PORT']}/{s['NAME']}"
-
-
-class Cluster:
-    """`manage.py qcluster` in its own process group, on the test database."""
-
-    def __init__(self, *, name: str, broker: str, log_dir: Path, workers: int = 2,
-                 env: dict[str, str] | None = None) -> None:
-        self.name = name
-        self.log_path = log_dir / f"{name}-{uuid.uuid4().hex[:6]}.log"
-        full_env = {
-            **os.environ,
-            "DJANGO_SETTINGS_MODULE": "config.test_settings",
-            "DATABASE_URL": worker_database_url(),
-            "Q_CLUSTER_NAME": name,
-            "REDIS_URL": REDIS_URL if broker == "redis" else "",
-            "Q_WORKERS": str(workers),
-            "Q_TIMEOUT": "20",
-            "Q_RETRY": "40",
-            "THREAD_OUTBOX_LEASE_SECONDS": "2",
-            "THREAD_OUTBOX_DRAIN_SECONDS": "3",
-            "LOG_LEVEL": "WARNING",
-            **(env or {}),
-        }
-        with self.log_path.open("wb") as log:
-            self.process = subprocess.Popen(
-                [sys.executable, "manage.py", "qcluster"], cwd=BASE_DIR, env=full_env,
-                stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-
-    def pids(self) -> set[int]:
-        """The cluster's processes (its workers among them)."""
-        found = {self.process.pid}
-        for entry in Path("/proc").iterdir():
-            if entry.name.isdigit():
-                try:
-                    if os.getpgid(int(entry.name)) == self.process.pid:
-                        found.add(int(entry.name))
-                except (ProcessLookupError, PermissionError):
-                    continue
-        return found
-
-    def kill(self) -> None:
-        """SIGKILL every process of the cluster: no clean-up of any kind runs."""
-        try:
-            os.killpg(self.process.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            return
-        self.process.wait(timeout=10)
-
-    def log(self) -> str:
-        return self.log_path.read_text(errors="replace")[-3000:]
-
-
-def wait_for(predicate: Callable[[], bool], *, timeout: float, what: str,
-             tick: Callable[[], None] | None = None, every: float = 0.25) -> None:
-    """Poll `predicate` until true; call `tick` between polls (the compressed scheduled drain).
-    Fails with `what` when the deadline passes."""
-    deadline = time.monotonic() + timeout
-    while True:
-        if predicate():
-            return
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-        if tick is not None:
-            tick()
-        time.sleep(every)
 
 
 def make_system(peer: Peer, **settings):

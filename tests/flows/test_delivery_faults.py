@@ -15,17 +15,11 @@ import threading
 import pytest
 from django.db import connection
 
+from bench.rig import Reply, wait_for
 from thread.flows.choices import OutboundEventKind, OutboundStatus
 from thread.flows.models import DeliveryAttempt, OutboundMessage
 
-from .outbox_support import (
-    Reply,
-    assert_exactly_once_in_order,
-    make_system,
-    wait_all,
-    wait_for,
-    write_messages,
-)
+from .outbox_support import assert_exactly_once_in_order, make_system, wait_all, write_messages
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 

@@ -18,13 +18,12 @@ from django.test import override_settings
 from django.utils import timezone
 from django_q.models import Schedule
 
+from bench.rig import free_port
 from thread.flows import outbox, services
 from thread.flows.alerts import current_flow_alerts, flow_alerts_notify
 from thread.flows.choices import AttemptOutcome, OutboundStatus
 from thread.flows.models import DeliveryAttempt, FlowAlertNotice, OutboundMessage
 from thread.flows.selectors import outbound_message_actions, system_flow_summaries
-
-from ..flows.outbox_support import free_port
 
 MONITOR = "/admin/flows/monitor/"
 STATUS = "/api/v1/flows/status/"

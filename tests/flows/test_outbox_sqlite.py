@@ -10,7 +10,7 @@ import sys
 
 import pytest
 
-from .outbox_support import BASE_DIR
+from bench.rig import BASE_DIR
 
 SEED = """
 from django.contrib.auth.models import Group
