@@ -28,8 +28,8 @@ def test_the_impact_page(orders, eco, roles, django_assert_num_queries):  # noqa
     url = reverse("admin:changes_impact", args=[eco.pk])
     client.get(url)  # warm the session and the content types
     # session, user, user and group permissions, the change order; the impact's seven; the
-    # flags; the flow-alert banner
-    with django_assert_num_queries(14):
+    # flags; the flow-alert banner's two (the systems, their recent attempts)
+    with django_assert_num_queries(15):
         response = client.get(url)
     assert response.status_code == 200
     page = response.content.decode()
