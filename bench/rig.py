@@ -139,7 +139,7 @@ class Cluster:
             "Q_RETRY": "40",
             "THREAD_OUTBOX_LEASE_SECONDS": "2",
             "THREAD_OUTBOX_DRAIN_SECONDS": "3",
-            "LOG_LEVEL": "WARNING",
+            "LOG_LEVEL": os.environ.get("RIG_LOG_LEVEL", "WARNING"),
             **(env or {}),
         }
         with self.log_path.open("wb") as log:

@@ -9,10 +9,12 @@ from dataclasses import dataclass
 
 import pytest
 import redis
+from django.contrib.auth.models import Group
 from django_q.conf import Conf
 from django_q.tasks import async_task
 
 from bench.rig import Cluster, Peer
+from thread.flows import services
 
 from .outbox_support import REDIS_URL, worker_database_url
 
@@ -76,3 +78,19 @@ def peers():
     yield make
     for peer in made:
         peer.stop()
+
+
+@pytest.fixture
+def about(db):
+    return Group.objects.create(name="an object messages are about")
+
+
+@pytest.fixture
+def erp_peer(erp, httpserver):
+    """The ERP test system, configured to deliver to the local HTTP server."""
+    erp.system = services.system_delivery_configure(
+        system=erp.system, actor=None, reason="test peer", connector="rest",
+        base_url=httpserver.url_for("/erp"), connector_options={"paths": {"*": "/in/{topic}"}},
+        connect_timeout_seconds=1, read_timeout_seconds=1, max_attempts=3,
+        backoff_base_seconds=10, backoff_cap_seconds=60)
+    return erp

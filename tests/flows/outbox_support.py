@@ -70,3 +70,11 @@ def wait_all(broker, clusters_started, messages, timeout=40.0):
     except AssertionError:
         logs = "\n".join(c.log() for c in clusters_started)
         raise AssertionError(f"not all delivered; cluster logs:\n{logs}") from None
+
+
+def write(system, about, topic="mbom.version", key="mbom:BER:BK-100", payload=None, **extra):
+    """One message in its own transaction (one drain task)."""
+    with transaction.atomic():
+        return outbox.outbound_message_write(
+            system=system, topic=topic, payload=payload or {"n": 1}, about=about, cause=None,
+            ordering_key=key, **extra)

@@ -10,6 +10,8 @@ in seconds.
 
 from __future__ import annotations
 
+import os
+import signal
 import threading
 
 import pytest
@@ -22,6 +24,10 @@ from thread.flows.models import DeliveryAttempt, OutboundMessage
 from .outbox_support import assert_exactly_once_in_order, make_system, wait_all, write_messages
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
+
+# Leases and drains long enough that a request held by the peer is still waiting when the test
+# kills its worker or drops its database connection (a send is cut off at the lease's end).
+LONG_SENDS = {"THREAD_OUTBOX_LEASE_SECONDS": "10", "THREAD_OUTBOX_DRAIN_SECONDS": "8"}
 
 
 def test_peer_down_then_up(broker, clusters, peers):
@@ -89,13 +95,13 @@ def test_worker_killed_while_sending(broker, clusters, peers):
         return Reply()
 
     peer = peers(behaviour)
-    system = make_system(peer, read_timeout_seconds=30)
+    system = make_system(peer, read_timeout_seconds=5)
     messages = write_messages(system, keys=5, per_key=3)
-    first = clusters()
+    first = clusters(**LONG_SENDS)
     wait_for(lambda: "key" in victim, timeout=20, tick=broker.kick, what="the hanging request")
     first.kill()
     hang.set()
-    second = clusters()
+    second = clusters(**LONG_SENDS)
     wait_all(broker, [first, second], messages)
     assert_exactly_once_in_order(peer, messages)
     assert peer.seen[victim["key"]] >= 2  # sent again after the lease expired
@@ -127,9 +133,9 @@ def test_database_connection_dropped_mid_delivery(broker, clusters, peers):
         return Reply()
 
     peer = peers(behaviour)
-    system = make_system(peer, read_timeout_seconds=30)
+    system = make_system(peer, read_timeout_seconds=5)
     messages = write_messages(system, keys=4, per_key=3)
-    cluster = clusters()
+    cluster = clusters(**LONG_SENDS)
     wait_for(lambda: "key" in victim, timeout=20, tick=broker.kick, what="the hanging request")
     with connection.cursor() as cursor:  # every other session on the test database goes
         cursor.execute("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
@@ -143,19 +149,24 @@ def test_database_connection_dropped_mid_delivery(broker, clusters, peers):
 
 
 def test_poison_message_is_quarantined(broker, clusters, peers):
-    # The peer never answers the poison message and its worker is killed by the task timeout
-    # (a system whose read timeout is longer than Q_TIMEOUT) — every time it is claimed.
+    # Whatever the poison message makes its worker do, the worker dies while sending it (here:
+    # killed by the test while the peer holds the request) — every time it is claimed.
     never = threading.Event()
     peer = peers(lambda key, nth, body: Reply(hang=never, apply=False)
                  if body == {"key": "obj-0", "seq": 0} else Reply())
-    system = make_system(peer, read_timeout_seconds=30)
+    system = make_system(peer, read_timeout_seconds=5)
     messages = write_messages(system, keys=4, per_key=2)
     poison, rest = messages[0], messages[1:]
-    cluster = clusters(Q_TIMEOUT="2", Q_RETRY="4", THREAD_OUTBOX_DRAIN_SECONDS="1",
-                       THREAD_OUTBOX_QUARANTINE_AFTER="2")
+    cluster = clusters(THREAD_OUTBOX_QUARANTINE_AFTER="2", **LONG_SENDS)
+    for kill in (1, 2):
+        wait_for(lambda kill=kill: peer.seen.get(poison.idempotency_key, 0) == kill, timeout=20,
+                 tick=broker.kick, what=f"the poison message's request #{kill}")
+        owner = OutboundMessage.objects.get(pk=poison.pk).lease_owner
+        os.kill(int(owner.rsplit(":", 1)[1]), signal.SIGKILL)
     wait_all(broker, [cluster], rest, timeout=60)
+    wait_for(lambda: OutboundMessage.objects.get(pk=poison.pk).status == OutboundStatus.DEAD,
+             timeout=20, tick=broker.kick, what="the poison message quarantined")
     poison.refresh_from_db()
-    assert poison.status == OutboundStatus.DEAD
     assert poison.events.get().kind == OutboundEventKind.QUARANTINED
     assert poison.leases == 3 and poison.attempts == 0
     assert peer.seen[poison.idempotency_key] == 2  # sent on the two claims that killed a worker

@@ -5,20 +5,26 @@ a real peer under real task clusters turning the status to alert and back."""
 
 from __future__ import annotations
 
+import threading
+import time
 import uuid
 from datetime import timedelta
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core import mail
 from django.db import transaction
 from django.test import override_settings
 from django.utils import timezone
 
+from bench.rig import Reply, wait_for
 from thread.flows import outbox, selectors, services
 from thread.flows.alerts import current_flow_alerts, flow_alerts_notify
 from thread.flows.choices import AttemptOutcome, OutboundStatus
 from thread.flows.models import DeliveryAttempt, FlowAlertNotice, OutboundMessage
+
+from .outbox_support import assert_exactly_once_in_order, make_system, wait_all, write_messages
 
 STATUS = "/api/v1/flows/status/"
 MONITOR = "/admin/flows/monitor/"
@@ -305,3 +311,63 @@ def test_alert_mail_names_the_signal_since_when_and_the_last_error(waiting, syst
     assert "peer unreachable: its last 3 attempts found no connection or timed out" in \
         mail.outbox[1].body
     assert "connection: ConnectError: [Errno 111] Connection refused" in mail.outbox[1].body
+
+
+# --- an outage of a real peer, under real task clusters --------------------------------------
+
+
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("fault", ["refused", "500"])
+def test_an_outage_turns_the_status_to_alert_within_the_window_and_back(
+        fault, broker, clusters, peers, client):
+    """The peer refuses connections (it is not listening) or answers 500; the flow status, read
+    through the API as a monitoring tool would, says `alert` within the failure window (here
+    one minute) with the signal and the peer's error, and `ok` again once the peer is back and
+    delivers, every message then delivered exactly once."""
+    down = threading.Event()
+    if fault == "500":
+        down.set()
+    peer = peers(lambda key, nth, body: Reply(500, apply=False) if down.is_set() else Reply(),
+                 start=fault == "500")
+    system = make_system(peer)
+    tool = get_user_model().objects.create_superuser("monitoring-tool", password="pw")
+    client.force_login(tool)
+
+    def status() -> dict:
+        body = client.get(STATUS).json()
+        return {"status": body["status"],
+                **next(row for row in body["systems"] if row["id"] == system.pk)}
+
+    with override_settings(THREAD_ALERT_FAILURE_WINDOW_MINUTES=1):
+        messages = write_messages(system, keys=3, per_key=2)
+        cluster = clusters()
+        outage = time.monotonic()
+        # Unreachable comes first (three attempts), failing once five have failed in a row.
+        expected = {"failing", "unreachable"} if fault == "refused" else {"failing"}
+        wait_for(lambda: status()["status"] == "alert" and expected <= set(status()["alerts"]),
+                 timeout=20, tick=broker.kick, what=f"the flow status in alert: {expected}")
+        assert time.monotonic() - outage < 60
+        during = status()
+        assert "failing" in during["alerts"]
+        assert during["consecutive_failures"] >= 5 and during["failing_since"]
+        if fault == "refused":
+            assert "unreachable" in during["alerts"]
+            assert during["last_error"]["error_class"] == "connection"
+        else:
+            assert "unreachable" not in during["alerts"] and not during["unreachable"]
+            assert (during["last_error"]["error_class"],
+                    during["last_error"]["response_status"]) == ("http-500", 500)
+        assert not DeliveryAttempt.objects.filter(outcome=AttemptOutcome.DELIVERED).exists()
+
+        if fault == "refused":
+            peer.start()
+        else:
+            down.clear()
+        wait_for(lambda: status()["status"] == "ok", timeout=60, tick=broker.kick,
+                 what="the flow status ok again")
+        after = status()
+        assert after["alerts"] == [] and after["consecutive_failures"] == 0
+        assert after["window_failed_attempts"] > 0  # the outage is still in the window
+        wait_all(broker, [cluster], messages)
+    assert_exactly_once_in_order(peer, messages)

@@ -8,7 +8,6 @@ import io
 from datetime import timedelta
 
 import pytest
-from django.contrib.auth.models import Group
 from django.core.management import call_command
 from django.db import transaction
 from django.test import override_settings
@@ -21,31 +20,9 @@ from thread.flows.choices import OutboundEventKind, OutboundStatus
 from thread.flows.models import DeliveryAttempt, OutboundMessage, OutboundMessageEvent
 
 from ..conftest import problem
+from .outbox_support import write
 
 MESSAGES = "/api/v1/flows/outbound-messages/"
-
-
-@pytest.fixture
-def about(db):
-    return Group.objects.create(name="an object messages are about")
-
-
-@pytest.fixture
-def erp_peer(erp, httpserver):
-    """The ERP test system, configured to deliver to the local HTTP server."""
-    erp.system = services.system_delivery_configure(
-        system=erp.system, actor=None, reason="test peer", connector="rest",
-        base_url=httpserver.url_for("/erp"), connector_options={"paths": {"*": "/in/{topic}"}},
-        connect_timeout_seconds=1, read_timeout_seconds=1, max_attempts=3,
-        backoff_base_seconds=10, backoff_cap_seconds=60)
-    return erp
-
-
-def write(system, about, topic="mbom.version", key="mbom:BER:BK-100", payload=None, **extra):
-    with transaction.atomic():
-        return outbox.outbound_message_write(
-            system=system, topic=topic, payload=payload or {"n": 1}, about=about, cause=None,
-            ordering_key=key, **extra)
 
 
 @pytest.mark.django_db(transaction=True)
