@@ -14,7 +14,30 @@ from thread.catalog import services as catalog
 from thread.core.roles import setup_roles
 from thread.flows import services as flows
 
+from . import queues
+
 _keys = itertools.count(1)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def run_queue():
+    """With REDIS_URL set, the tasks the tests enqueue (the drain after each commit) go to a
+    queue of this run's own on that Redis, deleted at the end: no queue is left behind and no
+    other user of the server is touched. On the ORM broker they die with the test database."""
+    from django_q.conf import Conf
+
+    if Conf.ORM or not Conf.REDIS:
+        yield
+        return
+    saved = Conf.PREFIX, Conf.CLUSTER_NAME, Conf.Q_STAT
+    name = queues.queue_name("thread-run")
+    Conf.PREFIX = Conf.CLUSTER_NAME = name
+    Conf.Q_STAT = f"django_q:{name}:cluster"
+    try:
+        yield
+    finally:
+        Conf.PREFIX, Conf.CLUSTER_NAME, Conf.Q_STAT = saved
+        queues.redis_keys_delete(name, Conf.REDIS)
 
 
 @pytest.fixture

@@ -3,13 +3,11 @@ crash, a newer publish superseding an older job, and a real task cluster running
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import replace
 from datetime import timedelta
 
 import pytest
 from django.utils import timezone
-from django_q.conf import Conf
 
 from bench.rig import Cluster, wait_for
 from thread.bom.mbom import regeneration
@@ -17,6 +15,7 @@ from thread.bom.models import MBomVersion, RegenerationJob
 from thread.errors import InvalidInput
 from thread.flows.models import OutboundMessage
 
+from .. import queues
 from ..flows.outbox_support import worker_database_url
 from .test_mbom_support import *  # noqa: F403 (fixtures)
 from .test_mbom_support import BOX, categorise_screws, new_version, product_body, push, revision
@@ -125,15 +124,14 @@ def test_a_superseded_job_stops(products, rules, enqueued):
 
 
 @pytest.fixture
-def own_queue(monkeypatch):
-    name = f"thread-test-{uuid.uuid4().hex[:8]}"
-    monkeypatch.setattr(Conf, "PREFIX", name)
-    monkeypatch.setattr(Conf, "CLUSTER_NAME", name)
-    return name
+def orm_queue(monkeypatch):
+    """This process and the cluster below on one ORM-broker queue of their own."""
+    with queues.own_queue(monkeypatch, "orm") as name:
+        yield name
 
 
 def test_a_real_task_cluster_regenerates_after_a_publish(transactional_db, units, erp,
-                                                         own_queue, tmp_path):
+                                                         orm_queue, tmp_path):
     from thread.bom.rules import services
     from thread.catalog import services as catalog
 
@@ -147,7 +145,7 @@ def test_a_real_task_cluster_regenerates_after_a_publish(transactional_db, units
     for n in range(1, 4):
         push(product_body(f"PR-{n}", 2))
     categorise_screws()
-    cluster = Cluster(name=own_queue, database_url=worker_database_url(), log_dir=tmp_path, workers=1,
+    cluster = Cluster(name=orm_queue, database_url=worker_database_url(), log_dir=tmp_path, workers=1,
                       env={"THREAD_REGENERATION_CHUNK": "1"})
     try:
         rule_set = services.rule_set_create(plant=plant, name="Berlin", actor=None, reason="t")

@@ -16,14 +16,12 @@ Needs Debian's chromium at /usr/bin/chromium (or $CHROMIUM) and the playwright p
 from __future__ import annotations
 
 import time
-import uuid
 from collections.abc import Callable
 
 import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.db import connection, connections
-from django_q.conf import Conf
 
 from bench.rig import Cluster, wait_for
 from thread.catalog import services as catalog
@@ -36,6 +34,7 @@ from thread.sandbox.choices import RequestOutcome
 from thread.sandbox.models import SandboxRequest
 
 from ..flows.outbox_support import worker_database_url
+from ..queues import own_queue
 from .conftest import PASSWORD, browser_tab
 from .publish_support import publish_scrap_change, released_products
 
@@ -45,13 +44,12 @@ pytestmark = [pytest.mark.slow, pytest.mark.browser, pytest.mark.django_db(trans
 def cluster(chromium, transactional_db, monkeypatch, tmp_path):
     """A real qcluster on the test database, on a queue of its own; this process (and the live
     server's threads, where the operator's actions run) enqueue their drain tasks there."""
-    name = f"thread-browser-{uuid.uuid4().hex[:8]}"
-    monkeypatch.setattr(Conf, "PREFIX", name)
-    monkeypatch.setattr(Conf, "CLUSTER_NAME", name)
-    started = Cluster(name=name, database_url=worker_database_url(), log_dir=tmp_path, workers=2,
-                      env={"THREAD_OUTBOX_LEASE_SECONDS": "15", "THREAD_OUTBOX_DRAIN_SECONDS": "5"})
-    yield started
-    started.kill()
+    with own_queue(monkeypatch, "orm", prefix="thread-browser") as name:
+        started = Cluster(name=name, database_url=worker_database_url(), log_dir=tmp_path,
+                          workers=2, env={"THREAD_OUTBOX_LEASE_SECONDS": "15",
+                                          "THREAD_OUTBOX_DRAIN_SECONDS": "5"})
+        yield started
+        started.kill()
     # The killed workers' sessions end a moment later; dropping the test database before then
     # fails.
     wait_for(lambda: not other_sessions(), timeout=20, what="the other database sessions to end")

@@ -4,19 +4,17 @@ clusters on it, and real HTTP peers; stopped and cleaned up after each test."""
 from __future__ import annotations
 
 import time
-import uuid
 from dataclasses import dataclass
 
 import pytest
-import redis
 from django.contrib.auth.models import Group
-from django_q.conf import Conf
 from django_q.tasks import async_task
 
 from bench.rig import Cluster, Peer
 from thread.flows import services
 
-from .outbox_support import REDIS_URL, worker_database_url
+from ..queues import REDIS_URL, own_queue
+from .outbox_support import worker_database_url
 
 
 @dataclass
@@ -34,20 +32,10 @@ class Broker:
 
 @pytest.fixture(params=["orm", "redis"])
 def broker(request, monkeypatch):
-    """Point this process's django-q2 at the run's own queue, so the on-commit drain tasks of
-    outbound_message_write reach the clusters under test."""
-    name = f"thread-test-{uuid.uuid4().hex[:8]}"
-    monkeypatch.setattr(Conf, "PREFIX", name)
-    monkeypatch.setattr(Conf, "CLUSTER_NAME", name)
-    if request.param == "redis":
-        monkeypatch.setattr(Conf, "ORM", None)
-        monkeypatch.setattr(Conf, "REDIS", REDIS_URL)
-    yield Broker(request.param, name)
-    if request.param == "redis":
-        client = redis.from_url(REDIS_URL)
-        keys = client.keys(f"django_q:{name}:*")
-        if keys:
-            client.delete(*keys)
+    """Point this process's django-q2 at a queue of its own on the broker under test, so the
+    on-commit drain tasks of outbound_message_write reach the clusters under test."""
+    with own_queue(monkeypatch, request.param) as name:
+        yield Broker(request.param, name)
 
 
 @pytest.fixture

@@ -14,8 +14,6 @@ from thread.flows import outbox, services
 from thread.flows.choices import OutboundStatus
 from thread.flows.models import OutboundMessage
 
-REDIS_URL = "redis://127.0.0.1:6379/0"
-
 
 def worker_database_url() -> str:
     s = connection.settings_dict
