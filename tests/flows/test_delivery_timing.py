@@ -20,7 +20,7 @@ from werkzeug import Response
 
 from thread.flows import delivery, outbox, services, tasks
 from thread.flows.choices import AttemptOutcome, OutboundStatus
-from thread.flows.models import OutboundMessage
+from thread.flows.models import DeliveryAttempt, OutboundMessage
 from thread.flows.timing import timing_errors
 
 from .outbox_support import write
@@ -142,3 +142,35 @@ def test_the_attempt_log_names_worker_and_task_numbers_across_a_replay_and_the_v
         (2, AttemptOutcome.DEAD, me, "task-1", erp_peer.system.pk),  # the verdict: dead
         (3, AttemptOutcome.RETRY, me, "task-2", erp_peer.system.pk),  # numbers go on
     ]
+
+
+@pytest.mark.parametrize(("outcome", "status"), [
+    (AttemptOutcome.DELIVERED, OutboundStatus.DELIVERED),
+    (AttemptOutcome.RETRY, OutboundStatus.RETRYING),
+    (AttemptOutcome.DEAD, OutboundStatus.DEAD),
+])
+def test_a_verdict_recorded_by_a_worker_that_died_is_applied_not_sent_again(
+        erp_peer, about, httpserver, outcome, status):
+    """The worker recorded its attempt, then died before finishing its batch: whoever takes the
+    expired lease applies the recorded verdict and sends nothing."""
+    message = write(erp_peer.system, about)
+    OutboundMessage.objects.filter(pk=message.pk).update(
+        status=OutboundStatus.SENDING, lease_until=timezone.now() - timedelta(seconds=1),
+        lease_token="dead-worker", leases=1, lease_owner="another-host:1")
+    DeliveryAttempt.objects.create(
+        message=message, system=erp_peer.system, number=1, started_at=timezone.now(),
+        duration_ms=3, outcome=outcome, response_status=200 if outcome == "delivered" else 503,
+        error_class="" if outcome == "delivered" else "http-503", worker="another-host:1")
+    report = delivery.drain()
+    message.refresh_from_db()
+    assert message.status == status
+    assert (message.attempts, message.attempts_total, message.leases) == (1, 1, 1)
+    assert httpserver.log == []  # nothing sent again
+    assert message.delivery_attempts.count() == 1
+    assert (report.delivered, report.retrying, report.dead) == (
+        status == OutboundStatus.DELIVERED, status == OutboundStatus.RETRYING,
+        status == OutboundStatus.DEAD)
+    if status == OutboundStatus.DEAD:
+        assert "died before it finished its batch" in message.events.get().reason
+    if status == OutboundStatus.RETRYING:
+        assert message.next_attempt_at > message.delivery_attempts.get().started_at

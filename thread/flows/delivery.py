@@ -17,9 +17,10 @@ claimable, so a batch holds at most one message per object and the order per obj
 
 Time: every send has a deadline — the end of the drain's budget or of the batch's lease,
 whichever comes first — that bounds the whole HTTP exchange, so a drain task ends within its
-budget whatever a peer does (config/checks.py keeps the budget inside django-q2's timeout).
-Each attempt is recorded as soon as it completes: a killed worker loses at most the request it
-was making. docs/outbox.md has the timing table.
+budget whatever a peer does (thread/flows/checks.py keeps the budget inside django-q2's timeout).
+Each attempt is recorded as soon as it completes, the messages' statuses once per batch: a
+killed worker loses at most the request it was making, and the verdicts it recorded are applied
+by whoever takes its messages back, without sending them again. docs/outbox.md has the timing table.
 """
 
 from __future__ import annotations
@@ -30,10 +31,10 @@ import random
 import socket
 import time
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from functools import cache
 
 import httpx
 from django.conf import settings
@@ -283,87 +284,99 @@ def _attempt_row(message: OutboundMessage, verdict: _Verdict, task_id: str) -> D
         error_class=c.error_class, error=c.detail, worker=worker_name(), task_id=task_id)
 
 
-def _outcome_fields(message: OutboundMessage, verdict: _Verdict, now: datetime) -> dict:
-    tried = 1 if verdict.result is not None else 0
-    final = verdict.status in (OutboundStatus.DELIVERED, OutboundStatus.DEAD)
-    return {"status": verdict.status, "tried": tried, "reason": verdict.reason,
-            "next_attempt_at": verdict.next_attempt_at or message.next_attempt_at,
-            "delivered_at": now if verdict.status == OutboundStatus.DELIVERED else None,
-            "finished_at": now if final else None}
+def _attempt_write(message: OutboundMessage, verdict: _Verdict, task_id: str) -> None:
+    """The attempt row, committed on its own as soon as the try ends (before the next request),
+    so a killed worker leaves a trace of every request it completed. One small INSERT: the
+    message's own row, with its many indexes, is updated once per batch (_batch_finish)."""
+    _attempt_row(message, verdict, task_id).save(force_insert=True)
 
 
-@cache
-def _outcome_sql(*, tried: bool) -> tuple[str, list]:
-    """One statement for a message's outcome on PostgreSQL: its attempt row, the conditional
-    status update (only while the lease is ours) and, for a dead message, its event. One
-    round trip per message instead of four keeps per-attempt recording as fast as the batch
-    recording it replaced (bench/RESULTS.md, Outbox). Returns the SQL and the attempt fields."""
-    fields = [f for f in DeliveryAttempt._meta.concrete_fields if not f.primary_key]
-    casts = {f.attname: f.db_type(connection).split(" CHECK")[0] for f in fields}
-    attempt = (f"""attempt AS (
-        INSERT INTO {DeliveryAttempt._meta.db_table} ({", ".join(f.column for f in fields)})
-        SELECT {", ".join(f"%({f.attname})s::{casts[f.attname]}" for f in fields)}),"""
-               if tried else "")
-    sql = f"""WITH done AS (
-        UPDATE {OutboundMessage._meta.db_table} SET status = %(status)s,
-            attempts = attempts + %(tried)s, attempts_total = attempts_total + %(tried)s,
-            lease_until = NULL, lease_token = '', lease_owner = '', last_error = %(reason)s,
-            next_attempt_at = %(next_attempt_at)s, delivered_at = %(delivered_at)s,
-            finished_at = %(finished_at)s
-        WHERE id = %(id)s AND status = %(sending)s AND lease_token = %(token)s
-        RETURNING id),
-    {attempt}
-    event AS (
-        INSERT INTO {OutboundMessageEvent._meta.db_table}
-            (message_id, at, kind, from_status, to_status, reason)
-        SELECT id, %(now)s::timestamptz, %(event)s::varchar, %(sending)s::varchar,
-               %(status)s::varchar, %(reason)s::text
-        FROM done WHERE %(event)s::varchar <> '')
-    SELECT count(*) FROM done"""
-    return sql, [f.attname for f in fields]
-
-
-def _record(message: OutboundMessage, verdict: _Verdict, token: str, report: DrainReport,
-            task_id: str) -> None:
-    """Write one message's outcome as soon as it is known, so the attempt log holds every
-    request made even if the worker is killed before the next one. The attempt is recorded
-    even when the lease was lost meanwhile (another worker owns the outcome then)."""
+def _batch_finish(verdicts: list[tuple[OutboundMessage, _Verdict]], token: str,
+                  report: DrainReport) -> None:
+    """Apply the batch's verdicts to the messages, in one transaction: the delivered ones in one
+    statement, the others one by one. Only rows still leased to us change; a message whose
+    lease was lost meanwhile belongs to another worker, which applies the recorded attempt
+    (_recorded_outcome_apply)."""
+    if not verdicts:
+        return
     now = timezone.now()
-    fields = _outcome_fields(message, verdict, now)
-    attempt = _attempt_row(message, verdict, task_id) if fields["tried"] else None
-    if connection.vendor == "postgresql":
-        sql, attempt_fields = _outcome_sql(tried=attempt is not None)
-        params = {**fields, "id": message.pk, "token": token, "now": now,
-                  "sending": OutboundStatus.SENDING, "event": verdict.event}
-        if attempt is not None:
-            params.update({name: getattr(attempt, name) for name in attempt_fields})
-        with connection.cursor() as cursor:
-            cursor.execute(sql, params)
-            changed = cursor.fetchone()[0]
-    else:
-        with transaction.atomic():
-            if attempt is not None:
-                attempt.save(force_insert=True)
-            changed = OutboundMessage.objects.filter(
-                pk=message.pk, status=OutboundStatus.SENDING, lease_token=token,
-            ).update(status=fields["status"], attempts=F("attempts") + fields["tried"],
-                     attempts_total=F("attempts_total") + fields["tried"], lease_until=None,
-                     lease_token="", lease_owner="", last_error=fields["reason"],
-                     next_attempt_at=fields["next_attempt_at"],
-                     delivered_at=fields["delivered_at"], finished_at=fields["finished_at"])
-            if changed and verdict.event:
+    mine = Q(status=OutboundStatus.SENDING, lease_token=token)
+    with transaction.atomic():
+        delivered = [m.pk for m, v in verdicts if v.status == OutboundStatus.DELIVERED]
+        if delivered:
+            report.delivered += OutboundMessage.objects.filter(mine, pk__in=delivered).update(
+                status=OutboundStatus.DELIVERED, attempts=F("attempts") + 1,
+                attempts_total=F("attempts_total") + 1, delivered_at=now, finished_at=now,
+                lease_until=None, lease_token="", lease_owner="", last_error="")
+        for message, verdict in verdicts:
+            if verdict.status == OutboundStatus.DELIVERED:
+                continue
+            tried = 1 if verdict.result is not None else 0
+            changed = OutboundMessage.objects.filter(mine, pk=message.pk).update(
+                status=verdict.status, attempts=F("attempts") + tried,
+                attempts_total=F("attempts_total") + tried, lease_until=None, lease_token="",
+                lease_owner="", last_error=verdict.reason,
+                next_attempt_at=verdict.next_attempt_at or message.next_attempt_at,
+                finished_at=now if verdict.status == OutboundStatus.DEAD else None)
+            if not changed:
+                continue
+            if verdict.status == OutboundStatus.DEAD:
+                report.dead += 1
                 OutboundMessageEvent.objects.create(
                     message_id=message.pk, at=now, kind=verdict.event,
-                    from_status=OutboundStatus.SENDING, to_status=verdict.status,
+                    from_status=OutboundStatus.SENDING, to_status=OutboundStatus.DEAD,
                     reason=verdict.reason)
-    if not changed:
-        return
-    if verdict.status == OutboundStatus.DELIVERED:
-        report.delivered += 1
-    elif verdict.status == OutboundStatus.DEAD:
-        report.dead += 1
+            else:
+                report.retrying += 1
+
+
+def _recorded_outcome_apply(message: OutboundMessage, report: DrainReport) -> bool:
+    """A message whose worker died after recording its attempt but before finishing the batch:
+    the attempt log already holds the verdict, so it is applied instead of sending again.
+    Attempts numbered past the message's total are the ones not yet counted on it. Returns
+    whether the message is settled (the caller then does not send it)."""
+    recorded = list(DeliveryAttempt.objects.filter(message_id=message.pk,
+                                                   number__gt=message.attempts_total)
+                    .order_by("number").only("number", "outcome", "started_at", "error_class",
+                                             "error"))
+    if not recorded:
+        return False
+    last, tried = recorded[-1], len(recorded)
+    now = timezone.now()
+    what = f"{last.error_class}: {last.error}" if last.error else last.error_class
+    status = {AttemptOutcome.DELIVERED: OutboundStatus.DELIVERED,
+              AttemptOutcome.DEAD: OutboundStatus.DEAD}.get(last.outcome, OutboundStatus.RETRYING)
+    fields = {"status": status, "attempts": F("attempts") + tried,
+              "attempts_total": F("attempts_total") + tried,
+              # This claim sent nothing: it is not one the message could have killed a worker in.
+              "leases": F("leases") - 1, "lease_until": None, "lease_token": "",
+              "lease_owner": "", "last_error": "" if status == OutboundStatus.DELIVERED else what}
+    if status == OutboundStatus.DELIVERED:
+        fields.update(delivered_at=last.started_at, finished_at=now)
+    elif status == OutboundStatus.DEAD:
+        fields.update(finished_at=now)
     else:
-        report.retrying += 1
+        system = message.system
+        fields["next_attempt_at"] = last.started_at + timedelta(seconds=next_delay(
+            attempt=message.attempts + tried, base=system.backoff_base_seconds,
+            cap=system.backoff_cap_seconds))
+    with transaction.atomic():
+        changed = OutboundMessage.objects.filter(
+            pk=message.pk, status=OutboundStatus.SENDING, lease_token=message.lease_token,
+        ).update(**fields)
+        if changed and status == OutboundStatus.DEAD:
+            OutboundMessageEvent.objects.create(
+                message_id=message.pk, at=now, kind=OutboundEventKind.DEAD,
+                from_status=OutboundStatus.SENDING, to_status=status,
+                reason=f"recorded by a worker that died before it finished its batch; {what}")
+    if changed:
+        if status == OutboundStatus.DELIVERED:
+            report.delivered += 1
+        elif status == OutboundStatus.DEAD:
+            report.dead += 1
+        else:
+            report.retrying += 1
+    return True
 
 
 def _release(messages: list[OutboundMessage], token: str) -> int:
@@ -377,27 +390,33 @@ def _release(messages: list[OutboundMessage], token: str) -> int:
 
 def _process(batch: list[OutboundMessage], report: DrainReport, *, drain_deadline: float,
              lease_end: float, task_id: str) -> None:
-    """Send a claimed batch in order. A message is sent only if its system's timeouts fit in
-    what is left of the drain's budget and the lease; the rest goes back for the next claim.
-    The first message of a batch is sent whenever the drain's budget allows: its lease was
-    sized for one whole send (the send window), less only what the claim itself took."""
+    """Send a claimed batch in order, recording each attempt as it ends. A message is sent only
+    if its system's timeouts fit in what is left of the drain's budget and the lease; the rest
+    goes back for the next claim. The first message of a batch is sent whenever the drain's
+    budget allows: its lease was sized for one whole send (the send window), less only what
+    the claim itself took."""
     token = batch[0].lease_token
     window = send_window_seconds()
-    for index, message in enumerate(batch):
-        system = message.system
-        deadline = min(drain_deadline, lease_end)
-        needs = min(system.connect_timeout_seconds + system.read_timeout_seconds, window)
-        budget_short = time.monotonic() + needs > drain_deadline
-        if budget_short or (index > 0 and time.monotonic() + needs > lease_end):
-            report.released += _release(batch[index:], token)
-            report.budget_spent = report.budget_spent or budget_short
-            return
-        now = timezone.now()
-        verdict = _precheck(message, now)
-        if verdict is None:
-            result = _send(message, deadline)
-            verdict = _judge(message, result, timezone.now())
-        _record(message, verdict, token, report, task_id)
+    verdicts: list[tuple[OutboundMessage, _Verdict]] = []
+    try:
+        for index, message in enumerate(batch):
+            system = message.system
+            deadline = min(drain_deadline, lease_end)
+            needs = min(system.connect_timeout_seconds + system.read_timeout_seconds, window)
+            budget_short = time.monotonic() + needs > drain_deadline
+            if budget_short or (index > 0 and time.monotonic() + needs > lease_end):
+                report.released += _release(batch[index:], token)
+                report.budget_spent = report.budget_spent or budget_short
+                return
+            now = timezone.now()
+            verdict = _precheck(message, now)
+            if verdict is None:
+                result = _send(message, deadline)
+                verdict = _judge(message, result, timezone.now())
+                _attempt_write(message, verdict, task_id)
+            verdicts.append((message, verdict))
+    finally:
+        _batch_finish(verdicts, token, report)
 
 
 def drain(*, prefer_ids: Iterable[int] = (), budget_seconds: float | None = None,
@@ -408,9 +427,41 @@ def drain(*, prefer_ids: Iterable[int] = (), budget_seconds: float | None = None
     budget = settings.THREAD_OUTBOX_DRAIN_SECONDS if budget_seconds is None else budget_seconds
     size = batch_size or settings.THREAD_OUTBOX_BATCH_SIZE
     deadline = time.monotonic() + budget
+    with _commits_without_waiting_for_disk():
+        report = DrainReport(taken_back=dead_leases_take_back())
+        _drain_loop(report, prefer_ids=list(prefer_ids), size=size, deadline=deadline,
+                    task_id=task_id)
+    if not report.budget_spent:
+        report.next_due_at = next_due_at()
+    return report
+
+
+@contextmanager
+def _commits_without_waiting_for_disk() -> Iterator[None]:
+    """On PostgreSQL the drain's own commits (claims, attempts, outcomes) do not wait for the
+    WAL to reach the disk (synchronous_commit off, for this session while it drains). A commit
+    acknowledged is in the server's memory and reaches the disk within a second: a killed
+    worker loses nothing it committed; only a crash of the database server itself could lose
+    that last second of drain bookkeeping — never a message, which its writer commits in the
+    ordinary way — and then a message is sent again with its Idempotency-Key. Waiting for the
+    disk on every attempt would halve the delivery rate (bench/RESULTS.md, Outbox)."""
+    if connection.vendor != "postgresql":
+        yield
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SET synchronous_commit TO off")
+    try:
+        yield
+    finally:
+        if connection.connection is not None and not connection.needs_rollback:
+            with connection.cursor() as cursor:
+                cursor.execute("RESET synchronous_commit")
+
+
+def _drain_loop(report: DrainReport, *, prefer_ids: list[int], size: int, deadline: float,
+                task_id: str) -> None:
     lease_span = settings.THREAD_OUTBOX_LEASE_SECONDS - LEASE_MARGIN_SECONDS
-    report = DrainReport(taken_back=dead_leases_take_back())
-    hinted = list(prefer_ids)
+    hinted = prefer_ids
     expired = True
     while not report.budget_spent:
         if time.monotonic() >= deadline:
@@ -422,6 +473,9 @@ def drain(*, prefer_ids: Iterable[int] = (), budget_seconds: float | None = None
             if not batch:
                 expired = False
                 continue
+            if _recorded_outcome_apply(batch[0], report):
+                report.claimed += 1
+                continue
         else:
             batch = claim(limit=size, ids=hinted or None)
             if not batch and hinted:
@@ -431,6 +485,3 @@ def drain(*, prefer_ids: Iterable[int] = (), budget_seconds: float | None = None
                 break
         report.claimed += len(batch)
         _process(batch, report, drain_deadline=deadline, lease_end=lease_end, task_id=task_id)
-    if not report.budget_spent:
-        report.next_due_at = next_due_at()
-    return report
