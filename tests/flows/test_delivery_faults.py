@@ -18,6 +18,7 @@ import pytest
 from django.db import connection
 
 from bench.rig import Reply, wait_for
+from thread.flows import services
 from thread.flows.choices import OutboundEventKind, OutboundStatus
 from thread.flows.models import DeliveryAttempt, OutboundMessage
 
@@ -110,9 +111,15 @@ def test_worker_killed_while_sending(broker, clusters, peers):
 
 def test_two_clusters_drain_one_outbox(broker, clusters, peers):
     peer = peers(lambda key, nth, body: Reply(delay=0.01))
-    system = make_system(peer)
-    messages = write_messages(system, keys=12, per_key=8)
+    system = make_system(peer, delivery_enabled=False)
+    # More objects than one batch holds, so that one worker cannot hold every claimable head.
+    messages = write_messages(system, keys=150, per_key=2)
     one, two = clusters(), clusters()
+    # Both clusters up (parent, guard, monitor, pusher and two workers each) before any work.
+    wait_for(lambda: len(one.pids()) >= 6 and len(two.pids()) >= 6, timeout=20,
+             what="both clusters started")
+    services.system_delivery_configure(system=system, actor=None, reason="go",
+                                       delivery_enabled=True)
     wait_all(broker, [one, two], messages)
     assert_exactly_once_in_order(peer, messages)
     assert peer.duplicates == 0  # no claim was ever shared: every message was sent once
