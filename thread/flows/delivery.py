@@ -135,7 +135,8 @@ def claim(*, limit: int, expired: bool = False, ids: Iterable[int] | None = None
             lease_until=now + timedelta(seconds=settings.THREAD_OUTBOX_LEASE_SECONDS))
     if not claimed:
         return []
-    return list(OutboundMessage.objects.filter(lease_token=token, status=OutboundStatus.SENDING)
+    return list(OutboundMessage.objects.filter(pk__in=picked, lease_token=token,
+                                               status=OutboundStatus.SENDING)
                 .select_related("system").order_by("id"))
 
 

@@ -168,20 +168,23 @@ class OutboundMessage(models.Model):
     DeliveryAttempt rows (every try) and OutboundMessageEvent rows (every other transition and
     every operator action, with who and why)."""
 
-    system = models.ForeignKey(ExternalSystem, on_delete=models.PROTECT,
+    # Indexes cost every claim and every outcome (each rewrites the row in all of them); only
+    # those a read needs exist. The system is the first column of the composite ones below.
+    system = models.ForeignKey(ExternalSystem, on_delete=models.PROTECT, db_index=False,
                                related_name="outbound_messages")
     topic = models.CharField(max_length=100)
-    about_type = models.ForeignKey(ContentType, on_delete=models.PROTECT, related_name="+")
+    about_type = models.ForeignKey(ContentType, on_delete=models.PROTECT, db_index=False,
+                                   related_name="+")
     about_id = models.CharField(max_length=64)
     about = GenericForeignKey("about_type", "about_id")
     cause_type = models.ForeignKey(ContentType, null=True, blank=True, on_delete=models.PROTECT,
-                                   related_name="+")
+                                   db_index=False, related_name="+")
     cause_id = models.CharField(max_length=64, blank=True)
     cause = GenericForeignKey("cause_type", "cause_id")
     payload = models.JSONField(encoder=DjangoJSONEncoder)
-    idempotency_key = models.CharField(max_length=100, unique=True)
+    idempotency_key = models.CharField(max_length=100)  # unique: Meta.constraints
     ordering_key = models.CharField(max_length=200)
-    correlation_id = models.CharField(max_length=100, db_index=True)
+    correlation_id = models.CharField(max_length=100)
     status = models.CharField(max_length=12, choices=OutboundStatus.choices,
                               default=OutboundStatus.PENDING)
     # Attempts in the current delivery round (max_attempts counts these; a replay starts again).
@@ -199,7 +202,7 @@ class OutboundMessage(models.Model):
     next_attempt_at = models.DateTimeField()
     not_before = models.DateTimeField(null=True, blank=True)
     lease_until = models.DateTimeField(null=True, blank=True)
-    lease_token = models.CharField(max_length=32, blank=True, db_index=True)
+    lease_token = models.CharField(max_length=32, blank=True)
     # host:pid of the worker holding the lease: a drain on the same host that finds this pid
     # gone takes the message back at once instead of waiting for the lease to run out.
     lease_owner = models.CharField(max_length=100, blank=True)
@@ -243,6 +246,12 @@ class OutboundMessage(models.Model):
             # before a VACUUM has marked the pages all-visible.
             *(models.Index(fields=["system"], condition=Q(status=status),
                            name=f"outbound_system_{status}") for status in STATUS_INDEXED),
+            # The monitor's search by correlation id (exact match only: no LIKE index).
+            models.Index(fields=["correlation_id"], name="outbound_correlation"),
+        ]
+        constraints = [
+            # A constraint rather than unique=True, which would add a LIKE index never read.
+            models.UniqueConstraint(fields=["idempotency_key"], name="outbound_idempotency_key"),
         ]
 
     def __str__(self) -> str:
@@ -257,7 +266,7 @@ class DeliveryAttempt(models.Model):
     # The message's system, copied: the monitor reads a system's recent attempts (failure rate,
     # consecutive failures, the peer's last error) from one index, without joining messages.
     system = models.ForeignKey(ExternalSystem, null=True, on_delete=models.CASCADE,
-                               related_name="+")
+                               db_index=False, related_name="+")  # see delivery_attempt_system
     number = models.PositiveIntegerField()
     started_at = models.DateTimeField()
     duration_ms = models.PositiveIntegerField()
