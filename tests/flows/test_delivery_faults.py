@@ -28,7 +28,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 # Leases and drains long enough that a request held by the peer is still waiting when the test
 # kills its worker or drops its database connection (a send is cut off at the lease's end).
-LONG_SENDS = {"THREAD_OUTBOX_LEASE_SECONDS": "10", "THREAD_OUTBOX_DRAIN_SECONDS": "8"}
+LONG_SENDS = {"THREAD_OUTBOX_LEASE_SECONDS": "5", "THREAD_OUTBOX_DRAIN_SECONDS": "4"}
 
 
 def test_peer_down_then_up(broker, clusters, peers):
@@ -96,7 +96,7 @@ def test_worker_killed_while_sending(broker, clusters, peers):
         return Reply()
 
     peer = peers(behaviour)
-    system = make_system(peer, read_timeout_seconds=5)
+    system = make_system(peer, read_timeout_seconds=3)
     messages = write_messages(system, keys=5, per_key=3)
     first = clusters(**LONG_SENDS)
     wait_for(lambda: "key" in victim, timeout=20, tick=broker.kick, what="the hanging request")
@@ -140,7 +140,7 @@ def test_database_connection_dropped_mid_delivery(broker, clusters, peers):
         return Reply()
 
     peer = peers(behaviour)
-    system = make_system(peer, read_timeout_seconds=5)
+    system = make_system(peer, read_timeout_seconds=3)
     messages = write_messages(system, keys=4, per_key=3)
     cluster = clusters(**LONG_SENDS)
     wait_for(lambda: "key" in victim, timeout=20, tick=broker.kick, what="the hanging request")
@@ -161,7 +161,7 @@ def test_poison_message_is_quarantined(broker, clusters, peers):
     never = threading.Event()
     peer = peers(lambda key, nth, body: Reply(hang=never, apply=False)
                  if body == {"key": "obj-0", "seq": 0} else Reply())
-    system = make_system(peer, read_timeout_seconds=5)
+    system = make_system(peer, read_timeout_seconds=3)
     messages = write_messages(system, keys=4, per_key=2)
     poison, rest = messages[0], messages[1:]
     cluster = clusters(THREAD_OUTBOX_QUARANTINE_AFTER="2", **LONG_SENDS)
