@@ -162,7 +162,7 @@ def run(args) -> dict:
     pace = write_span / args.messages
     kill_at = scenario.starts_at("hang") + KILL_AFTER_HANG_STARTS
     outage_at = scenario.starts_at("500")
-    seen_alert = seen_ok = None
+    seen_alert = seen_ok = alerts_at_back = None
     in_flight_at_kill: set[str] = set()
     peer_down = False
     last_kick = 0.0
@@ -196,6 +196,8 @@ def run(args) -> dict:
                 if alerts and seen_alert is None:
                     seen_alert = (now - outage_at, alerts)
                 back = scenario.starts_at("hang")  # the peer answers again
+                if now >= back and alerts_at_back is None:
+                    alerts_at_back = alerts
                 if seen_alert and not alerts and now >= back and seen_ok is None:
                     seen_ok = now - back
             if time.monotonic() - last_kick >= 2:  # the scheduled drain, compressed
@@ -243,6 +245,7 @@ def run(args) -> dict:
         "peer requests": sum(peer.seen.values()), "attempt rows": sum(attempts.values()),
         "outage shown after (s)": None if seen_alert is None else round(seen_alert[0], 1),
         "  alerts then": None if seen_alert is None else ", ".join(seen_alert[1]),
+        "alerts when the peer came back": ", ".join(alerts_at_back or []) or "none",
         "ok again after the peer came back (s)": None if seen_ok is None else round(seen_ok, 1),
         "cluster logs": str(logs),
     }
