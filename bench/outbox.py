@@ -127,6 +127,11 @@ def run_cluster(system, *, broker: str, workers: int, messages: int, keys: int) 
     OutboundMessage.objects.all().delete()
     services.system_delivery_configure(system=system, actor=None, reason="bench: pause",
                                        delivery_enabled=False)
+    # This run's queue first: the backlog's on-commit drain tasks go to it, and are deleted with
+    # it (on Redis) at the end.
+    name = f"bench-{uuid.uuid4().hex[:8]}"
+    Conf.PREFIX = Conf.CLUSTER_NAME = name
+    Conf.ORM, Conf.REDIS = ("default", {}) if broker == "orm" else (None, REDIS_URL)
     write_backlog(system, messages, keys)
     # Statistics for the fresh rows, as autovacuum would soon take: without them the first run
     # of a new database measures a planner guessing, not the outbox.
@@ -134,9 +139,6 @@ def run_cluster(system, *, broker: str, workers: int, messages: int, keys: int) 
 
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE flows_outboundmessage")
-    name = f"bench-{uuid.uuid4().hex[:8]}"
-    Conf.PREFIX = Conf.CLUSTER_NAME = name
-    Conf.ORM, Conf.REDIS = ("default", {}) if broker == "orm" else (None, REDIS_URL)
     env = {**os.environ, "Q_CLUSTER_NAME": name, "Q_WORKERS": str(workers),
            "REDIS_URL": REDIS_URL if broker == "redis" else ""}
     cluster = subprocess.Popen([sys.executable, "manage.py", "qcluster"], cwd=BASE_DIR, env=env,
