@@ -20,6 +20,7 @@ from thread.flows.choices import OutboundEventKind, OutboundStatus
 from thread.flows.models import DeliveryAttempt, OutboundMessage, OutboundMessageEvent
 
 from ..conftest import problem
+from ..queues import own_queue
 from .outbox_support import write
 
 MESSAGES = "/api/v1/flows/outbound-messages/"
@@ -33,8 +34,9 @@ def test_write_needs_the_callers_transaction(erp_peer, about):
 
 
 def test_write_records_the_message_and_enqueues_one_drain_per_transaction(
-        erp_peer, about, django_capture_on_commit_callbacks):
-    with django_capture_on_commit_callbacks(execute=True) as callbacks, transaction.atomic():
+        erp_peer, about, django_capture_on_commit_callbacks, monkeypatch):
+    with (own_queue(monkeypatch, "orm"),  # the queue read below, whatever REDIS_URL says
+          django_capture_on_commit_callbacks(execute=True) as callbacks, transaction.atomic()):
         first = outbox.outbound_message_write(
             system=erp_peer.system, topic="mbom.version", payload={"qty": "1.5"}, about=about,
             cause=erp_peer.system, ordering_key="mbom:BER:A", correlation_id="req-42")
