@@ -4,12 +4,13 @@ received."""
 
 from __future__ import annotations
 
+import threading
 import uuid
 
 from django.contrib.auth.models import Group
 from django.db import connection, transaction
 
-from bench.rig import Peer, wait_for
+from bench.rig import Peer, Reply, wait_for
 from thread.flows import outbox, services
 from thread.flows.choices import OutboundStatus
 from thread.flows.models import OutboundMessage
@@ -76,3 +77,26 @@ def write(system, about, topic="mbom.version", key="mbom:BER:BK-100", payload=No
         return outbox.outbound_message_write(
             system=system, topic=topic, payload=payload or {"n": 1}, about=about, cause=None,
             ordering_key=key, **extra)
+
+
+class HangFirst:
+    """A peer behaviour: the first request carrying `body` is applied, then its answer waits
+    until `release()` (the test kills or cuts off the worker meanwhile); every other request is
+    answered at once. `key` is that request's Idempotency-Key once it has arrived."""
+
+    def __init__(self, body: dict) -> None:
+        self.body = body
+        self.key = ""
+        self.answer = threading.Event()
+
+    def __call__(self, key: str, nth: int, body: dict) -> Reply:
+        if body == self.body and nth == 1:
+            self.key = key
+            return Reply(hang=self.answer)
+        return Reply()
+
+    def arrived(self) -> bool:
+        return bool(self.key)
+
+    def release(self) -> None:
+        self.answer.set()

@@ -21,6 +21,7 @@ from thread.flows.choices import OutboundStatus
 from thread.flows.models import DeliveryAttempt, OutboundMessage
 
 from .outbox_support import (
+    HangFirst,
     assert_exactly_once_in_order,
     make_system,
     wait_all,
@@ -60,17 +61,9 @@ def test_a_peer_that_hangs_past_the_read_timeout(broker, clusters, peers):
 
 
 def test_a_worker_killed_mid_batch_is_noticed_at_once(broker, clusters, peers):
-    hang = threading.Event()
-    victim: dict[str, str] = {}
-
-    def behaviour(key, nth, body):
-        # The sixth message of the batch: five were sent and recorded before it.
-        if body == {"key": "obj-5", "seq": 0} and nth == 1:
-            victim["key"] = key
-            return Reply(hang=hang)
-        return Reply()
-
-    peer = peers(behaviour)
+    # The sixth message of the batch hangs: five were sent and recorded before it.
+    victim = HangFirst({"key": "obj-5", "seq": 0})
+    peer = peers(victim)
     system = make_system(peer, read_timeout_seconds=5)
     about = Group.objects.get_or_create(name="fault-test object")[0]
     with transaction.atomic():  # one transaction: one drain task, one batch of twelve
@@ -79,18 +72,18 @@ def test_a_worker_killed_mid_batch_is_noticed_at_once(broker, clusters, peers):
             cause=None, ordering_key=f"obj-{k}") for k in range(12)]
     cluster = clusters(workers=1, Q_TIMEOUT="20", Q_RETRY="40",
                        THREAD_OUTBOX_LEASE_SECONDS="30", THREAD_OUTBOX_DRAIN_SECONDS="10")
-    wait_for(lambda: "key" in victim, timeout=30, what="the hanging request")
-    held = OutboundMessage.objects.get(idempotency_key=victim["key"])
+    wait_for(victim.arrived, timeout=30, what="the hanging request")
+    held = OutboundMessage.objects.get(idempotency_key=victim.key)
     lease_until = held.lease_until
     pid = int(held.lease_owner.rsplit(":", 1)[1])
     # The requests made before the kill are in the attempt log already.
     assert DeliveryAttempt.objects.count() == sum(peer.seen.values()) - 1 == 5
     os.kill(pid, signal.SIGKILL)
     killed_at = timezone.now()
-    hang.set()
+    victim.release()
     wait_all(broker, [cluster], messages, timeout=60)
     assert_exactly_once_in_order(peer, messages)
-    assert peer.seen[victim["key"]] == 2 and peer.duplicates == 1  # absorbed by its key
+    assert peer.seen[victim.key] == 2 and peer.duplicates == 1  # absorbed by its key
     again = DeliveryAttempt.objects.filter(message=held).get()
     assert again.started_at < lease_until, "sent again only after the lease ran out"
     delay = (again.started_at - killed_at).total_seconds()

@@ -22,7 +22,13 @@ from thread.flows import services
 from thread.flows.choices import OutboundEventKind, OutboundStatus
 from thread.flows.models import DeliveryAttempt, OutboundMessage
 
-from .outbox_support import assert_exactly_once_in_order, make_system, wait_all, write_messages
+from .outbox_support import (
+    HangFirst,
+    assert_exactly_once_in_order,
+    make_system,
+    wait_all,
+    write_messages,
+)
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
@@ -84,28 +90,19 @@ def test_429_with_retry_after(broker, clusters, peers):
 
 
 def test_worker_killed_while_sending(broker, clusters, peers):
-    hang = threading.Event()
-    victim: dict[str, str] = {}
-
-    def behaviour(key, nth, body):
-        # The first request of obj-0/seq 0 is applied, then the answer never comes: the worker
-        # is killed while it waits.
-        if body == {"key": "obj-0", "seq": 0} and nth == 1:
-            victim["key"] = key
-            return Reply(hang=hang)
-        return Reply()
-
-    peer = peers(behaviour)
+    # The first request of obj-0/seq 0 is applied, then the worker is killed while it waits.
+    victim = HangFirst({"key": "obj-0", "seq": 0})
+    peer = peers(victim)
     system = make_system(peer, read_timeout_seconds=3)
     messages = write_messages(system, keys=5, per_key=3)
     first = clusters(**LONG_SENDS)
-    wait_for(lambda: "key" in victim, timeout=20, tick=broker.kick, what="the hanging request")
+    wait_for(victim.arrived, timeout=20, tick=broker.kick, what="the hanging request")
     first.kill()
-    hang.set()
+    victim.release()
     second = clusters(**LONG_SENDS)
     wait_all(broker, [first, second], messages)
     assert_exactly_once_in_order(peer, messages)
-    assert peer.seen[victim["key"]] >= 2  # sent again after the lease expired
+    assert peer.seen[victim.key] >= 2  # sent again after the lease expired
     assert peer.duplicates >= 1  # …and the peer's idempotency check absorbed it
 
 
@@ -130,28 +127,20 @@ def test_two_clusters_drain_one_outbox(broker, clusters, peers):
 
 
 def test_database_connection_dropped_mid_delivery(broker, clusters, peers):
-    hang = threading.Event()
-    victim: dict[str, str] = {}
-
-    def behaviour(key, nth, body):
-        if body == {"key": "obj-1", "seq": 0} and nth == 1:
-            victim["key"] = key
-            return Reply(hang=hang)
-        return Reply()
-
-    peer = peers(behaviour)
+    victim = HangFirst({"key": "obj-1", "seq": 0})
+    peer = peers(victim)
     system = make_system(peer, read_timeout_seconds=3)
     messages = write_messages(system, keys=4, per_key=3)
     cluster = clusters(**LONG_SENDS)
-    wait_for(lambda: "key" in victim, timeout=20, tick=broker.kick, what="the hanging request")
+    wait_for(victim.arrived, timeout=20, tick=broker.kick, what="the hanging request")
     with connection.cursor() as cursor:  # every other session on the test database goes
         cursor.execute("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
                        "WHERE datname = current_database() AND pid <> pg_backend_pid()")
         assert cursor.fetchone()[0] >= 1
-    hang.set()  # the worker now records the outcome on a dead connection
+    victim.release()  # the worker now records the outcome on a dead connection
     wait_all(broker, [cluster], messages)
     assert_exactly_once_in_order(peer, messages)
-    assert peer.seen[victim["key"]] >= 2
+    assert peer.seen[victim.key] >= 2
     assert peer.duplicates >= 1
 
 

@@ -13,6 +13,7 @@ from datetime import timedelta
 import pytest
 from django.core.checks import run_checks
 from django.core.exceptions import ValidationError
+from django.db import connection
 from django.test import override_settings
 from django.utils import timezone
 from django_q.models import Schedule
@@ -174,3 +175,26 @@ def test_a_verdict_recorded_by_a_worker_that_died_is_applied_not_sent_again(
         assert "died before it finished its batch" in message.events.get().reason
     if status == OutboundStatus.RETRYING:
         assert message.next_attempt_at > message.delivery_attempts.get().started_at
+
+
+def test_the_drain_skips_the_wait_for_the_disk_only_while_it_drains(erp_peer, about, httpserver,
+                                                                     monkeypatch):
+    """synchronous_commit is off for the drain's own commits, and back as it was afterwards:
+    the rest of the worker's work (and the messages' writers) commit in the ordinary way."""
+    seen = []
+    claim = delivery.claim
+
+    def watching(**kwargs):
+        with connection.cursor() as cursor:
+            cursor.execute("SHOW synchronous_commit")
+            seen.append(cursor.fetchone()[0])
+        return claim(**kwargs)
+
+    monkeypatch.setattr(delivery, "claim", watching)
+    httpserver.expect_request("/erp/in/mbom.version").respond_with_data("{}")
+    write(erp_peer.system, about)
+    assert delivery.drain().delivered == 1
+    assert seen and set(seen) == {"off"}
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW synchronous_commit")
+        assert cursor.fetchone()[0] == "on"

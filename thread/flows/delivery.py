@@ -85,6 +85,15 @@ class DrainReport:
     # out. The caller schedules the next drain for then.
     next_due_at: datetime | None = None
 
+    def settled(self, status: str) -> None:
+        """Count a message whose new status this drain wrote."""
+        if status == OutboundStatus.DELIVERED:
+            self.delivered += 1
+        elif status == OutboundStatus.DEAD:
+            self.dead += 1
+        else:
+            self.retrying += 1
+
 
 def next_delay(*, attempt: int, base: float, cap: float, retry_after: float | None = None,
                rand: Callable[[float, float], float] = random.uniform) -> float:
@@ -321,14 +330,12 @@ def _batch_finish(verdicts: list[tuple[OutboundMessage, _Verdict]], token: str,
                 finished_at=now if verdict.status == OutboundStatus.DEAD else None)
             if not changed:
                 continue
+            report.settled(verdict.status)
             if verdict.status == OutboundStatus.DEAD:
-                report.dead += 1
                 OutboundMessageEvent.objects.create(
                     message_id=message.pk, at=now, kind=verdict.event,
                     from_status=OutboundStatus.SENDING, to_status=OutboundStatus.DEAD,
                     reason=verdict.reason)
-            else:
-                report.retrying += 1
 
 
 def _recorded_outcome_apply(message: OutboundMessage, report: DrainReport) -> bool:
@@ -371,12 +378,7 @@ def _recorded_outcome_apply(message: OutboundMessage, report: DrainReport) -> bo
                 from_status=OutboundStatus.SENDING, to_status=status,
                 reason=f"recorded by a worker that died before it finished its batch; {what}")
     if changed:
-        if status == OutboundStatus.DELIVERED:
-            report.delivered += 1
-        elif status == OutboundStatus.DEAD:
-            report.dead += 1
-        else:
-            report.retrying += 1
+        report.settled(status)
     return True
 
 
