@@ -164,12 +164,9 @@ def run_cluster(system, *, broker: str, workers: int, messages: int, keys: int) 
         os.killpg(cluster.pid, signal.SIGKILL)
         cluster.wait()
         if broker == "redis":
-            import redis
+            from bench.rig import redis_queue_delete
 
-            client = redis.from_url(REDIS_URL)
-            keys_left = client.keys(f"django_q:{name}:*")
-            if keys_left:
-                client.delete(*keys_left)
+            redis_queue_delete(name, REDIS_URL)
 
 
 def machine() -> str:

@@ -48,7 +48,7 @@ django.setup()
 from django.db import connection, transaction  # noqa: E402
 from django.test.utils import setup_databases, teardown_databases  # noqa: E402
 
-from bench.rig import Cluster, Peer, Reply  # noqa: E402
+from bench.rig import Cluster, Peer, Reply, redis_queue_delete  # noqa: E402
 
 HOST = socket.gethostname()
 REDIS_URL = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0"
@@ -104,15 +104,6 @@ def configure_broker(kind: str) -> str:
     Conf.Q_STAT = f"django_q:{name}:cluster"
     Conf.ORM, Conf.REDIS = ("default", None) if kind == "orm" else (None, REDIS_URL)
     return name
-
-
-def redis_keys_delete(name: str) -> None:
-    import redis
-
-    client = redis.from_url(REDIS_URL)
-    keys = list(client.scan_iter(match=f"django_q:{name}:*", count=500))
-    if keys:
-        client.delete(*keys)
 
 
 def database_url() -> str:
@@ -216,7 +207,7 @@ def run(args) -> dict:
             cluster.kill()
         peer.stop()
         if args.broker == "redis":
-            redis_keys_delete(queue)
+            redis_queue_delete(queue, REDIS_URL)
 
     statuses = Counter(OutboundMessage.objects.values_list("status", flat=True))
     applied = Counter((body["key"], body["seq"]) for body in peer.applied)

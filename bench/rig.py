@@ -171,6 +171,20 @@ class Cluster:
         return self.log_path.read_text(errors="replace")[-3000:]
 
 
+def redis_queue_delete(name: str, url: str) -> None:
+    """Delete django-q2 queue `name`'s keys on the Redis at `url` (its task list, its clusters'
+    statistics) and nothing else: no FLUSHDB, whatever database the URL names."""
+    import redis
+
+    client = redis.from_url(url)
+    try:
+        keys = list(client.scan_iter(match=f"django_q:{name}:*", count=500))
+        if keys:
+            client.delete(*keys)
+    finally:
+        client.close()
+
+
 def wait_for(predicate: Callable[[], bool], *, timeout: float, what: str,
              tick: Callable[[], None] | None = None, every: float = 0.25) -> None:
     """Poll `predicate` until true; call `tick` between polls (the compressed scheduled drain).

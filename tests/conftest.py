@@ -10,6 +10,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from rest_framework.test import APIClient
 
+from bench.rig import redis_queue_delete
 from thread.catalog import services as catalog
 from thread.core.roles import setup_roles
 from thread.flows import services as flows
@@ -37,7 +38,7 @@ def run_queue():
         yield
     finally:
         Conf.PREFIX, Conf.CLUSTER_NAME, Conf.Q_STAT = saved
-        queues.redis_keys_delete(name, Conf.REDIS)
+        redis_queue_delete(name, Conf.REDIS)
 
 
 @pytest.fixture

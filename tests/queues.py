@@ -11,25 +11,15 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-import redis
 from django_q.conf import Conf
+
+from bench.rig import redis_queue_delete
 
 REDIS_URL = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0"
 
 
 def queue_name(prefix: str = "thread-test") -> str:
     return f"{prefix}-{uuid.uuid4().hex[:8]}"
-
-
-def redis_keys_delete(name: str, url: str = REDIS_URL) -> None:
-    """Delete the keys of queue `name` (its task list, its cluster's statistics)."""
-    client = redis.from_url(url)
-    try:
-        keys = list(client.scan_iter(match=f"django_q:{name}:*", count=500))
-        if keys:
-            client.delete(*keys)
-    finally:
-        client.close()
 
 
 @contextmanager
@@ -50,4 +40,4 @@ def own_queue(monkeypatch, kind: str = "orm", prefix: str = "thread-test") -> It
         yield name
     finally:
         if kind == "redis":
-            redis_keys_delete(name)
+            redis_queue_delete(name, REDIS_URL)
