@@ -146,6 +146,9 @@ def scenario(page, demo) -> None:
     reload_until(page, lambda: erp_cell(page, "retrying") == "3", "3 messages retrying")
     assert (erp_cell(page, "waiting"), erp_cell(page, "delivered")) == ("3", "0")
     assert "100% of" in erp_cell(page, "error-rate")
+    # The peer's signals: every attempt since the outage failed, and its last answer is shown.
+    assert int(erp_cell(page, "consecutive").split()[0].rstrip("+")) >= 3
+    assert "http-503" in erp_cell(page, "last-error")
     page.screenshot(path=page.screenshots / "1-pile-up.png", full_page=True)
 
     # The ERP comes back; the operator retries the waiting messages at once.
