@@ -187,7 +187,7 @@ def run(args) -> dict:
                 if alerts and seen_alert is None:
                     seen_alert = (now - outage_at, alerts)
                 back = scenario.starts_at("hang")  # the peer answers again
-                if now >= back and alerts_at_back is None:
+                if phase == "down":  # the last reading before the peer came back
                     alerts_at_back = alerts
                 if seen_alert and not alerts and now >= back and seen_ok is None:
                     seen_ok = now - back
@@ -236,7 +236,7 @@ def run(args) -> dict:
         "peer requests": sum(peer.seen.values()), "attempt rows": sum(attempts.values()),
         "outage shown after (s)": None if seen_alert is None else round(seen_alert[0], 1),
         "  alerts then": None if seen_alert is None else ", ".join(seen_alert[1]),
-        "alerts when the peer came back": ", ".join(alerts_at_back or []) or "none",
+        "alerts at the end of the outage": ", ".join(alerts_at_back or []) or "none",
         "ok again after the peer came back (s)": None if seen_ok is None else round(seen_ok, 1),
         "cluster logs": str(logs),
     }
