@@ -4,6 +4,7 @@ and polling with deadlines. The fault tests (tests/flows) stand on it."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -39,6 +40,13 @@ class _Handler(BaseHTTPRequestHandler):
     def setup(self) -> None:
         super().setup()
         self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        with self.server.peer.lock:
+            self.server.peer.connections.add(self.connection)
+
+    def finish(self) -> None:
+        with self.server.peer.lock:
+            self.server.peer.connections.discard(self.connection)
+        super().finish()
 
     def do_POST(self) -> None:
         body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))) or b"null")
@@ -76,7 +84,7 @@ class Peer:
         self.applied: list[dict] = []
         self.applied_keys: set[str] = set()
         self.duplicates = 0
-        self.release = threading.Event()  # set at stop: every hanging request answers
+        self.connections: set[socket.socket] = set()  # open keep-alive connections
         self._server: ThreadingHTTPServer | None = None
 
     @property
@@ -106,11 +114,16 @@ class Peer:
         return self
 
     def stop(self) -> None:
-        self.release.set()
+        """Down as a crashed peer is: new connections refused, open keep-alive ones cut."""
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
             self._server = None
+        with self.lock:
+            open_connections, self.connections = self.connections, set()
+        for connection in open_connections:
+            with contextlib.suppress(OSError):
+                connection.shutdown(socket.SHUT_RDWR)
 
 
 def free_port() -> int:
