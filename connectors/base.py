@@ -146,6 +146,24 @@ def json_body(data: Any) -> bytes:
     return json.dumps(data, separators=(",", ":"), ensure_ascii=False).encode()
 
 
+# A payload that is a finished document (a B2MML work order) rather than canonical data:
+# {"$document": {"media_type": "application/xml", "text": "<?xml …"}}. It travels as stored —
+# the exact bytes, with its own media type — never re-encoded as JSON.
+DOCUMENT_KEY = "$document"
+
+
+def document_payload(*, media_type: str, text: str) -> dict[str, dict[str, str]]:
+    return {DOCUMENT_KEY: {"media_type": media_type, "text": text}}
+
+
+def payload_body(payload: Any) -> tuple[bytes, str]:
+    """The request body and its Content-Type for an outbound payload."""
+    if isinstance(payload, dict) and set(payload) == {DOCUMENT_KEY}:
+        document = payload[DOCUMENT_KEY]
+        return document["text"].encode(), document["media_type"]
+    return json_body(payload), "application/json"
+
+
 def join_url(base_url: str, path: str) -> str:
     if not path:
         return base_url

@@ -1,4 +1,5 @@
-"""Generic REST/JSON peer: the canonical payload as the JSON body, one path per topic.
+"""Generic REST/JSON peer: the canonical payload as the JSON body (a finished document, such as
+a B2MML work order, as its own bytes and media type), one path per topic.
 
 Options (ExternalSystem.connector_options):
     {"paths": {"mbom.version": "/api/boms", "*": "/api/thread/{topic}"},
@@ -20,7 +21,7 @@ from .base import (
     PeerConfig,
     PeerRequest,
     join_url,
-    json_body,
+    payload_body,
     read_credential,
     standard_headers,
 )
@@ -43,5 +44,5 @@ class RestJsonConnector(Connector):
             header = peer.options.get("auth_header") or "Authorization"
             headers[header] = f"Bearer {secret}" if header.lower() == "authorization" else secret
         method = str(peer.options.get("method") or "POST").upper()
-        return PeerRequest(method, join_url(peer.base_url, path), headers,
-                           json_body(envelope.payload))
+        body, headers["Content-Type"] = payload_body(envelope.payload)
+        return PeerRequest(method, join_url(peer.base_url, path), headers, body)

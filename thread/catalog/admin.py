@@ -202,7 +202,8 @@ class PartUnitConversionAdmin(AuditedAdmin):
 
 @admin.register(Plant)
 class PlantAdmin(AuditedAdmin):
-    list_display = ["code", "name", "time_zone", "erp_system", "mes_system"]
+    list_display = ["code", "name", "time_zone", "erp_system", "mes_system", "work_order_format",
+                    "work_order_timing"]
     list_select_related = ["erp_system", "mes_system"]
     search_fields = ["code", "name"]
 

@@ -33,3 +33,16 @@ class CrossReferenceKind(models.TextChoices):
     ERP_MATERIAL = "erp_material", "ERP material number"
     MES_MATERIAL = "mes_material", "MES material id"
     PLANT = "plant", "Plant id"
+
+
+class WorkOrderFormat(models.TextChoices):
+    """The document a plant's MES takes (docs/work-orders.md, "Formats")."""
+
+    B2MML = "b2mml", "B2MML V0701 XML"
+    JSON = "json", "B2MML-JSON"
+
+
+class WorkOrderTiming(models.TextChoices):
+    """When a released production order reaches the plant's MES."""
+
+    ON_RELEASE = "on_release", "On release"

@@ -17,6 +17,8 @@ from .choices import (
     LifecycleState,
     MakeOrBuy,
     RevisionStatus,
+    WorkOrderFormat,
+    WorkOrderTiming,
 )
 from .effectivity import MAX_SERIAL_LENGTH, EffectivityKind, effectivity_problems
 from .validators import validate_part_number
@@ -213,6 +215,12 @@ class Plant(models.Model):
                   "here: its mBOM is generated and sent to this plant's ERP on release. Off: "
                   "only products whose plant part data says make (and active), or that already "
                   "have an mBOM here.")
+    work_order_format = models.CharField(
+        max_length=10, choices=WorkOrderFormat.choices, default=WorkOrderFormat.B2MML,
+        help_text="The document this plant's MES takes for a work order.")
+    work_order_timing = models.CharField(
+        max_length=20, choices=WorkOrderTiming.choices, default=WorkOrderTiming.ON_RELEASE,
+        help_text="When a released production order's work order is sent to the MES.")
     history = HistoricalRecords()
 
     class Meta:

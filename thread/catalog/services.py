@@ -306,13 +306,21 @@ def plant_create(
 
 
 def plant_update(*, plant: Plant, actor: AbstractBaseUser | None, reason: str,
-                 makes_new_products: bool | None = None) -> Plant:
-    """Change what a plant makes by default: with `makes_new_products`, every newly released
-    top-level product without plant part data here gets its mBOM at this plant."""
+                 makes_new_products: bool | None = None, work_order_format: str | None = None,
+                 work_order_timing: str | None = None) -> Plant:
+    """Change what a plant makes by default (with `makes_new_products`, every newly released
+    top-level product without plant part data here gets its mBOM at this plant) and how its
+    MES takes work orders. A value left out stays as it is."""
+    wanted = {"makes_new_products": makes_new_products, "work_order_format": work_order_format,
+              "work_order_timing": work_order_timing}
     with transaction.atomic():
         plant = Plant.objects.select_for_update().get(pk=plant.pk)
-        if makes_new_products is not None and plant.makes_new_products != makes_new_products:
-            plant.makes_new_products = makes_new_products
+        changed = False
+        for name, value in wanted.items():
+            if value is not None and getattr(plant, name) != value:
+                setattr(plant, name, value)
+                changed = True
+        if changed:
             _save(plant, actor, reason)
     return plant
 

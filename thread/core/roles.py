@@ -51,8 +51,19 @@ ROLE_EXTRA_PERMISSIONS: dict[str, list[str]] = {
         "flows.change_apikey",
         "flows.operate_outboundmessage",  # retry, replay, cancel outbound messages
         "changes.add_plmsettings", "changes.change_plmsettings",  # "approvals done in the PLM"
+        "orders.rebuild_workorder",  # a held work order whose cause was fixed elsewhere
     ],
     "auditor": [],
+    # how parts are made at each plant: work centers, routings (drafts, release), and the
+    # work orders held back from the MES (rebuild once the cause is fixed)
+    "process engineering": [
+        "orders.add_workcenter", "orders.change_workcenter",
+        "orders.add_routing", "orders.change_routing",
+        "orders.change_routingversion", "orders.release_routingversion",
+        "orders.add_routingoperation", "orders.change_routingoperation",
+        "orders.delete_routingoperation",
+        "orders.rebuild_workorder",
+    ],
 }
 
 

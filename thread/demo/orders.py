@@ -1,7 +1,8 @@
 """The demo's ERP orders, pushed through the order services as the demo ERP would: an open
 purchase order for the MT-510 motor at Berlin (one delivery before ECO-1001's effectivity on
-2027-01-15, one after) and a production order for the e-bike at Berlin planned after it, so
-ECO-1001's impact page has something to show. A second run changes nothing."""
+2027-01-15, one after) and production orders for the e-bike at Berlin and Charlotte planned
+after it, so ECO-1001's impact page has something to show; the ERP then releases both, which
+sends their work orders to the MES. A second run changes nothing."""
 
 from __future__ import annotations
 
@@ -10,10 +11,12 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from thread.flows.models import ExternalSystem
+from thread.orders.models import ProductionOrder
 from thread.orders.services import (
     ProductionOrderInput,
     PurchaseOrderInput,
     PurchaseOrderLineInput,
+    production_order_status_set,
     production_orders_upsert,
     purchase_orders_upsert,
 )
@@ -29,11 +32,22 @@ PURCHASE_ORDERS = [PurchaseOrderInput(
         PurchaseOrderLineInput(line_number=20, part="MT-510", quantity=Decimal(80), unit="pcs",
                                due_date=date(2027, 2, 5)),
     ])]
-PRODUCTION_ORDERS = [ProductionOrderInput(
-    number="1000456", part="BK-100", plant="BER", quantity=Decimal(50), unit="pcs",
-    planned_start=datetime(2027, 1, 20, 6, 0, tzinfo=BERLIN),
-    planned_end=datetime(2027, 1, 22, 14, 0, tzinfo=BERLIN), status="released",
-    erp_status="REL")]
+CHARLOTTE = ZoneInfo("America/New_York")
+# Pushed as planned; the ERP then releases them with its status push, and each release sends
+# the work order to the plant's MES (Charlotte's is held: its routing lacks 0090-FLASH).
+PRODUCTION_ORDERS = [
+    ProductionOrderInput(
+        number="1000456", part="BK-100", plant="BER", quantity=Decimal(50), unit="pcs",
+        planned_start=datetime(2027, 1, 20, 6, 0, tzinfo=BERLIN),
+        planned_end=datetime(2027, 1, 22, 14, 0, tzinfo=BERLIN), status="planned",
+        erp_status="CRTD"),
+    ProductionOrderInput(
+        number="1000457", part="BK-100", plant="CLT", quantity=Decimal(20), unit="pcs",
+        planned_start=datetime(2027, 1, 25, 7, 0, tzinfo=CHARLOTTE),
+        planned_end=datetime(2027, 1, 26, 15, 0, tzinfo=CHARLOTTE), status="planned",
+        erp_status="CRTD"),
+]
+RELEASE_REASON = "Demo: the ERP released the order (status REL)"
 
 
 def seed_orders() -> dict[str, int]:
@@ -46,4 +60,11 @@ def seed_orders() -> dict[str, int]:
         result = upsert(system=erp, orders=orders, actor=erp.service_user, reason=REASON)
         if result.created:
             created[what] = len(result.created)
+    for order in ProductionOrder.objects.filter(
+            system=erp, number__in=[o.number for o in PRODUCTION_ORDERS], status="planned"):
+        # The ERP's status push (POST …/production-orders/{id}/status/), as the sandbox ERP
+        # would send it on release.
+        production_order_status_set(order=order, status="released", erp_status="REL",
+                                    actor=erp.service_user, reason=RELEASE_REASON)
+        created["production orders released"] = created.get("production orders released", 0) + 1
     return created

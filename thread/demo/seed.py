@@ -26,6 +26,7 @@ from .change_orders import seed_change_orders
 from .mapping_rules import RULE_SETS
 from .orders import seed_orders
 from .product import PARTS, structure
+from .routings import seed_routings
 
 REASON = "Demo data"
 DEMO_LOGIN = ("admin", "admin")
@@ -78,6 +79,7 @@ def seed_demo() -> SeedReport:
         _mboms(admin, report)
         _make_new_products(admin, report)
         _change_orders(report)
+        _routings(report)
         _orders(report)
     return report
 
@@ -248,6 +250,12 @@ def _make_new_products(actor, report: SeedReport) -> None:
 def _change_orders(report: SeedReport) -> None:
     """Change order types with their approval stages, and ECO-1001 in review."""
     for what, count in seed_change_orders().items():
+        report.created[what] = report.created.get(what, 0) + count
+
+
+def _routings(report: SeedReport) -> None:
+    """Work centers at both plants and the e-bike's routings (thread.demo.routings)."""
+    for what, count in seed_routings().items():
         report.created[what] = report.created.get(what, 0) + count
 
 

@@ -6,6 +6,7 @@ from django.utils.html import format_html
 
 from thread.admin_tools import (
     AuditedAdmin,
+    HistoryAdmin,
     ReadOnlyAdminMixin,
     ReadOnlyInline,
     ReasonActionForm,
@@ -16,6 +17,7 @@ from thread.errors import DomainError
 from . import outbox, services
 from .models import (
     ApiKey,
+    AttentionItem,
     DeliveryAttempt,
     ExternalSystem,
     InboundMessage,
@@ -179,3 +181,17 @@ class OutboundMessageAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     @admin.action(description="Cancel (give up on them)", permissions=["operate"])
     def cancel(self, request, queryset):
         self._apply(request, queryset, "Cancel", outbox.outbound_message_cancel)
+
+
+@admin.register(AttentionItem)
+class AttentionItemAdmin(ReadOnlyAdminMixin, HistoryAdmin):
+    """Records of other parts of Thread that need a person (a held work order…): raised and
+    resolved by the part that owns the record; the link leads to it."""
+
+    list_display = ["reference", "kind", "system", "state", "opened_at", "resolved_at"]
+    list_filter = ["state", "kind", "system"]
+    search_fields = ["reference", "reason"]
+    list_select_related = ["system"]
+    readonly_fields = ["reference", "kind", "system", "state", "reason", "admin_url", "opened_at",
+                       "updated_at", "resolved_at", "resolution"]
+    fields = readonly_fields

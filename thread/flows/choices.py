@@ -63,3 +63,8 @@ class PeerVerdict(models.TextChoices):
     # The peer answered and refused this one message (a 4xx, a redirect), or Thread could not
     # build or send it (mapping, configuration): the peer works, and the dead alert reports it.
     REFUSED = "refused", "Refused: this message, not the peer"
+
+
+class AttentionState(models.TextChoices):
+    OPEN = "open", "Needs attention"
+    RESOLVED = "resolved", "Resolved"

@@ -52,6 +52,7 @@ from connectors.base import (
 )
 from connectors.registry import get_connector
 
+from . import hooks
 from .choices import (
     OUTBOUND_ACTIVE,
     OUTBOUND_WAITING,
@@ -312,9 +313,14 @@ def _batch_finish(verdicts: list[tuple[OutboundMessage, _Verdict]], token: str,
     now = timezone.now()
     mine = Q(status=OutboundStatus.SENDING, lease_token=token)
     with transaction.atomic():
-        delivered = [m.pk for m, v in verdicts if v.status == OutboundStatus.DELIVERED]
+        delivered = [m for m, v in verdicts if v.status == OutboundStatus.DELIVERED]
         if delivered:
-            report.delivered += OutboundMessage.objects.filter(mine, pk__in=delivered).update(
+            updated = OutboundMessage.objects.filter(mine, pk__in=[m.pk for m in delivered])
+            if hooks.has_hooks(delivered):
+                # Only the rows still leased to us are ours to report as delivered.
+                ours = set(updated.select_for_update().values_list("pk", flat=True))
+                hooks.run_after_delivered([m for m in delivered if m.pk in ours], now)
+            report.delivered += updated.update(
                 status=OutboundStatus.DELIVERED, attempts=F("attempts") + 1,
                 attempts_total=F("attempts_total") + 1, delivered_at=now, finished_at=now,
                 lease_until=None, lease_token="", lease_owner="", last_error="")
@@ -372,6 +378,8 @@ def _recorded_outcome_apply(message: OutboundMessage, report: DrainReport) -> bo
         changed = OutboundMessage.objects.filter(
             pk=message.pk, status=OutboundStatus.SENDING, lease_token=message.lease_token,
         ).update(**fields)
+        if changed and status == OutboundStatus.DELIVERED:
+            hooks.run_after_delivered([message], last.started_at)
         if changed and status == OutboundStatus.DEAD:
             OutboundMessageEvent.objects.create(
                 message_id=message.pk, at=now, kind=OutboundEventKind.DEAD,

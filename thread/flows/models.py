@@ -16,6 +16,7 @@ from .choices import (
     OUTBOUND_WAITING,
     AlertKind,
     AttemptOutcome,
+    AttentionState,
     InboundStatus,
     OutboundEventKind,
     OutboundStatus,
@@ -337,3 +338,41 @@ class FlowAlertNotice(models.Model):
 
     def __str__(self) -> str:
         return f"{self.system_id} {self.kind} raised {self.raised_at:%Y-%m-%d %H:%M}"
+
+
+class AttentionItem(models.Model):
+    """A domain record the flow monitor must show: a work order held back from the MES, and
+    later a shift batch, a poll or a PLM import run that needs a person. The domain app raises
+    and resolves it through `thread.flows.attention` (flows never imports a domain app, so the
+    record carries what the monitor shows: a reference, the reason and the admin URL)."""
+
+    system = models.ForeignKey(ExternalSystem, null=True, blank=True, on_delete=models.PROTECT,
+                               related_name="attention_items",
+                               help_text="The system the record concerns (blank: none yet).")
+    kind = models.CharField(max_length=40, help_text="What it is, e.g. work_order_held.")
+    about_type = models.ForeignKey(ContentType, on_delete=models.PROTECT, related_name="+")
+    about_id = models.CharField(max_length=64)
+    about = GenericForeignKey("about_type", "about_id")
+    reference = models.CharField(max_length=200, help_text="How people name the record.")
+    state = models.CharField(max_length=10, choices=AttentionState.choices,
+                             default=AttentionState.OPEN)
+    reason = models.TextField()
+    admin_url = models.CharField(max_length=300, blank=True)
+    opened_at = models.DateTimeField()
+    updated_at = models.DateTimeField()
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    resolution = models.TextField(blank=True, help_text="How it was resolved.")
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-opened_at", "-id"]
+        verbose_name = "attention item"
+        indexes = [models.Index(fields=["state", "-opened_at"], name="attention_state_opened")]
+        constraints = [
+            # One record per domain object and kind; it opens and resolves as often as needed.
+            models.UniqueConstraint(fields=["kind", "about_type", "about_id"],
+                                    name="attention_one_per_object"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.reference}: {self.get_state_display().lower()}"

@@ -20,6 +20,7 @@ from django.views.decorators.http import require_POST
 from thread.errors import DomainError
 
 from . import operator_actions, outbox, selectors
+from .attention import open_attention_items
 from .choices import OutboundStatus
 from .health import health_report
 from .models import ExternalSystem, OutboundMessage
@@ -52,6 +53,9 @@ def _public_url(url: str) -> str:
     return urlunsplit(parts)
 
 
+ATTENTION_SHOWN = 50  # open attention items listed on the monitor (newest first)
+
+
 def _context(request: HttpRequest, title: str, **extra) -> dict:
     return {**admin.site.each_context(request), "title": title, "is_nav_sidebar_enabled": False,
             "can_operate": request.user.has_perm(OPERATE_PERMISSION), **extra}
@@ -70,6 +74,8 @@ def overview(request: HttpRequest) -> HttpResponse:
               "consecutive_failures": settings.THREAD_ALERT_CONSECUTIVE_FAILURES}
     return render(request, "flows/monitor.html", _context(
         request, "Flow monitor", summaries=summaries, now=now, limits=limits,
+        attention=list(open_attention_items(limit=ATTENTION_SHOWN + 1)),
+        attention_shown=ATTENTION_SHOWN,
         count_cap=f"{selectors.COUNT_CAP:,}", messages_url=reverse("flows-monitor:messages")))
 
 

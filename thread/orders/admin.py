@@ -1,14 +1,18 @@
-"""The ERP's orders in the admin, read-only here: the ERP changes them. The flags a change order
-raises on them, and its impact page, are in the changes admin."""
+"""The ERP's orders in the admin, read-only here: the ERP changes them (a person may release a
+production order to the shop floor, with a reason). The flags a change order raises on them,
+and its impact page, are in the changes admin. Routings and work orders have their rooms."""
 
 from __future__ import annotations
 
-from django.contrib import admin
+from django.contrib import admin, messages
 
-from thread.admin_tools import HistoryAdmin, ReadOnlyAdminMixin, ReadOnlyInline
+from thread.admin_tools import HistoryAdmin, ReadOnlyAdminMixin, ReadOnlyInline, ReasonActionForm
+from thread.errors import DomainError
 
-from . import selectors
+from . import selectors, services
 from .models import ProductionOrder, PurchaseOrder, PurchaseOrderLine
+from .routings import admin as routings_admin  # noqa: F401  (registers its models)
+from .work_orders import admin as work_orders_admin  # noqa: F401
 
 
 class _MirrorAdmin(ReadOnlyAdminMixin, HistoryAdmin):
@@ -41,7 +45,34 @@ class ProductionOrderAdmin(_MirrorAdmin):
                     "status", "revision", "mbom_version", "resolution_note"]
     list_filter = ["status", "plant", "system"]
     search_fields = ["number", "part__number"]
+    action_form = ReasonActionForm
+    actions = ["release_to_shop_floor"]
 
     def get_queryset(self, request):
         return selectors.production_orders_list().select_related("revision__part",
                                                                  "mbom_version__mbom")
+
+    @admin.action(description="Release to the shop floor (build and send the work order)",
+                  permissions=["release"])
+    def release_to_shop_floor(self, request, queryset):
+        reason = (request.POST.get("reason") or "").strip()
+        if not reason:
+            self.message_user(request, "Give a reason: it is recorded with your name.",
+                              messages.ERROR)
+            return
+        for order in queryset:
+            try:
+                services.production_order_release(order=order, actor=request.user,
+                                                  reason=reason)
+            except DomainError as exc:
+                self.message_user(request, str(exc), messages.ERROR)
+                continue
+            work_order = order.work_orders.order_by("-pk").first()
+            self.message_user(
+                request, f"{order}: work order {work_order.get_status_display().lower()}"
+                if work_order else f"{order}: released.",
+                messages.WARNING if work_order and work_order.status == "held"
+                else messages.SUCCESS)
+
+    def has_release_permission(self, request) -> bool:
+        return request.user.has_perm("orders.rebuild_workorder")

@@ -4,4 +4,12 @@ from django.apps import AppConfig
 class OrdersConfig(AppConfig):
     name = "thread.orders"
     label = "orders"
-    verbose_name = "Orders (ERP mirrors)"
+    verbose_name = "Orders (ERP mirrors, routings, work orders)"
+
+    def ready(self) -> None:
+        from thread.flows.hooks import register_after_delivered
+
+        from .work_orders.services import TOPIC, work_orders_mark_sent
+
+        # A work order is "sent" once the outbox has delivered its document to the MES.
+        register_after_delivered(TOPIC, work_orders_mark_sent)

@@ -27,3 +27,53 @@ class ProductionOrderStatus(models.TextChoices):
 # Not yet built to the end: what a change can hit.
 OPEN_PRODUCTION_STATUSES = (ProductionOrderStatus.PLANNED, ProductionOrderStatus.RELEASED,
                             ProductionOrderStatus.IN_PROGRESS)
+
+
+class RoutingStatus(models.TextChoices):
+    """Where a routing version is. Only a draft's operations change; a released version keeps
+    them for good (the work orders built from it name it)."""
+
+    DRAFT = "draft", "Draft"
+    RELEASED = "released", "Released"
+    WITHDRAWN = "withdrawn", "Withdrawn (never released)"
+
+
+class WorkOrderStatus(models.TextChoices):
+    """What Thread knows of a work order at the MES (docs/work-orders.md, "Status")."""
+
+    HELD = "held", "Held (not sent)"
+    PENDING = "pending", "Pending (in the outbox)"
+    SENT = "sent", "Sent (delivered to the MES)"
+    ACKNOWLEDGED = "acknowledged", "Acknowledged by the MES"
+    IN_PROGRESS = "in_progress", "In progress"
+    COMPLETED = "completed", "Completed"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+# What the MES may report, from which statuses. A repeat of the current status changes
+# nothing; anything else is a conflict (409). `pending` is accepted where `sent` is: the MES
+# may answer before the outbox has recorded the delivery.
+WORK_ORDER_MOVES: dict[str, frozenset[str]] = {
+    WorkOrderStatus.ACKNOWLEDGED: frozenset({WorkOrderStatus.PENDING, WorkOrderStatus.SENT}),
+    WorkOrderStatus.IN_PROGRESS: frozenset({WorkOrderStatus.PENDING, WorkOrderStatus.SENT,
+                                            WorkOrderStatus.ACKNOWLEDGED}),
+    WorkOrderStatus.COMPLETED: frozenset({WorkOrderStatus.ACKNOWLEDGED,
+                                          WorkOrderStatus.IN_PROGRESS}),
+    WorkOrderStatus.CANCELLED: frozenset({WorkOrderStatus.PENDING, WorkOrderStatus.SENT,
+                                          WorkOrderStatus.ACKNOWLEDGED,
+                                          WorkOrderStatus.IN_PROGRESS}),
+}
+MES_REPORTED_STATUSES = tuple(WORK_ORDER_MOVES)
+
+
+class HoldReason(models.TextChoices):
+    """Why a work order was not sent. Each is fixed at its source, then the work order is
+    rebuilt (docs/work-orders.md, "Held work orders")."""
+
+    NO_MES = "no_mes", "The plant has no MES"
+    NO_MBOM = "no_mbom_version", "No mBOM version"
+    NO_ROUTING = "no_routing", "No released routing in effect"
+    UNKNOWN_OPERATION = "unknown_operation", "mBOM operation code not in the routing"
+    FOREIGN_WORK_CENTER = "foreign_work_center", "Work center of another plant"
+    UNCONVERTIBLE_UNIT = "unit_not_convertible", "Quantity cannot be converted"
+    SCHEMA_INVALID = "schema_invalid", "Document fails schema validation"

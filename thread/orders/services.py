@@ -26,13 +26,14 @@ from thread.catalog.models import Part, PartRevision, PartUnitConversion, Plant,
 from thread.catalog.quantities import QuantityProblem, parse_quantity
 from thread.catalog.selectors import revisions_in_effect, unit_catalog
 from thread.catalog.units import UnitNotRecognised
-from thread.errors import ErrorItem, InvalidInput, invalid
+from thread.errors import ErrorItem, InvalidInput, StateConflict, invalid
 from thread.flows.choices import SystemKind
 from thread.flows.models import ExternalSystem
 from thread.history import audited, require_reason
 
 from .choices import ProductionOrderStatus, PurchaseOrderStatus
 from .models import ProductionOrder, PurchaseOrder, PurchaseOrderLine
+from .work_orders.services import work_orders_for_released
 
 M = TypeVar("M", bound=models.Model)
 
@@ -257,6 +258,8 @@ def production_orders_upsert(*, system: ExternalSystem, orders: Sequence[Product
                     .filter(system=system, number__in=[o.number for o in orders])}
         pending: list[ProductionOrder] = []
         edited: set[int] = set()
+        released_before = {o.number for o in existing.values()
+                           if o.status == ProductionOrderStatus.RELEASED}
         for given, (start, end) in zip(orders, starts, strict=True):
             order = existing.get(given.number) or ProductionOrder(system=system,
                                                                   number=given.number)
@@ -285,6 +288,9 @@ def production_orders_upsert(*, system: ExternalSystem, orders: Sequence[Product
         if new_orders:
             bulk_create_with_history(new_orders, ProductionOrder, default_user=user,
                                      default_change_reason=reason)
+        work_orders_for_released(
+            orders=[o for o in pending if o.status == ProductionOrderStatus.RELEASED
+                    and o.number not in released_before], actor=actor, reason=reason)
     return result
 
 
@@ -311,9 +317,35 @@ def production_order_status_set(*, order: ProductionOrder, status: str,
     _refuse(_choice_problem("/status", status, ProductionOrderStatus)
             + _text_problems(ProductionOrder, "", erp_status=erp_status))
     with transaction.atomic():
-        order = ProductionOrder.objects.select_for_update().get(pk=order.pk)
+        order = ProductionOrder.objects.select_for_update(of=("self",)).select_related(
+            "plant__mes_system").get(pk=order.pk)
+        released = (status == ProductionOrderStatus.RELEASED
+                    and order.status != ProductionOrderStatus.RELEASED)
         if _assign(order, {"status": status, "erp_status": erp_status}, ("status", "erp_status")):
             audited(order, actor, reason).save()
+        if released:
+            work_orders_for_released(orders=[order], actor=actor, reason=reason)
+    return order
+
+
+def production_order_release(*, order: ProductionOrder, actor: AbstractBaseUser | None,
+                             reason: str) -> ProductionOrder:
+    """A person releases an order to the shop floor from the admin: a planned order becomes
+    released (as the ERP's status push would do it), and a released order without a work order
+    (released before Thread sent work orders, or whose plant's MES changed) gets one."""
+    reason = require_reason(reason)
+    with transaction.atomic():
+        order = ProductionOrder.objects.select_for_update(of=("self",)).select_related(
+            "plant__mes_system").get(pk=order.pk)
+        if order.status not in (ProductionOrderStatus.PLANNED, ProductionOrderStatus.RELEASED):
+            detail = (f"{order} is {order.get_status_display().lower()}; only a planned or "
+                      "released order is released to the shop floor.")
+            raise StateConflict(detail, [ErrorItem("/status", "transition_not_allowed", detail)],
+                                code="transition-not-allowed")
+        if order.status != ProductionOrderStatus.RELEASED:
+            order.status = ProductionOrderStatus.RELEASED
+            audited(order, actor, reason).save()
+        work_orders_for_released(orders=[order], actor=actor, reason=reason)
     return order
 
 

@@ -12,7 +12,7 @@ from django.db import models
 from django.db.models import F, Q
 from simple_history.models import HistoricalRecords
 
-from .choices import ProductionOrderStatus, PurchaseOrderStatus
+from ..choices import ProductionOrderStatus, PurchaseOrderStatus
 
 QUANTITY = {"max_digits": 20, "decimal_places": 6}
 

@@ -1,0 +1,10 @@
+"""The orders app's models, in three rooms: the ERP's order mirrors, the routings the shop floor
+follows, and the work orders Thread sends to the MES."""
+
+from .mirrors import QUANTITY, ProductionOrder, PurchaseOrder, PurchaseOrderLine
+from .routings import Routing, RoutingOperation, RoutingVersion, WorkCenter
+from .work_orders import WorkOrder, WorkOrderMaterial, WorkOrderOperation
+
+__all__ = ["QUANTITY", "ProductionOrder", "PurchaseOrder", "PurchaseOrderLine", "Routing",
+           "RoutingOperation", "RoutingVersion", "WorkCenter", "WorkOrder", "WorkOrderMaterial",
+           "WorkOrderOperation"]

@@ -1,0 +1,105 @@
+"""Work orders in the admin: what was sent to the MES, exactly, and everything it was built
+from; a held work order with its reasons and the audited rebuild (docs/work-orders.md)."""
+
+from __future__ import annotations
+
+import json
+
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpResponseNotAllowed
+from django.shortcuts import redirect
+from django.urls import path, reverse
+from lxml import etree
+
+from connectors.b2mml.errors import B2mmlRejected
+from connectors.b2mml.safe import parse_xml
+from thread.admin_tools import ActionsOnlyAdmin
+from thread.errors import DomainError
+from thread.flows.models import DeliveryAttempt
+
+from ..models import WorkOrder
+from . import selectors, services
+
+MAX_PROBLEM_MESSAGES = 10
+
+
+def pretty_document(text: str, media_type: str) -> str:
+    """The stored document indented for reading (the stored bytes themselves never change)."""
+    if not text:
+        return ""
+    try:
+        if "xml" in media_type:
+            return etree.tostring(parse_xml(text.encode()), pretty_print=True,
+                                  encoding="unicode")
+        return json.dumps(json.loads(text), indent=2, ensure_ascii=False)
+    except (B2mmlRejected, ValueError):
+        return text
+
+
+@admin.register(WorkOrder)
+class WorkOrderAdmin(ActionsOnlyAdmin):
+    list_display = ["number", "plant", "part", "quantity", "unit", "status", "mes_system",
+                    "revision", "routing_version", "built_at", "sent_at"]
+    list_filter = ["status", "plant", "format"]
+    search_fields = ["number", "part__number"]
+    change_form_template = "orders/workorder_change_form.html"
+    exclude = ["document", "outbound_messages"]
+
+    def get_queryset(self, request):
+        return selectors.work_orders_list()
+
+    def get_readonly_fields(self, request, obj=None):
+        return [f.name for f in self.model._meta.fields if f.name != "document"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        work_order = self.get_object(request, object_id)
+        extra = dict(extra_context or {})
+        if work_order is not None:
+            document = WorkOrder.objects.filter(pk=work_order.pk).values_list(
+                "document", flat=True).get()
+            messages_sent = list(work_order.outbound_messages.select_related("system")
+                                 .order_by("pk"))
+            extra.update({
+                "work_order": work_order,
+                "document": pretty_document(document, work_order.media_type),
+                "outbound": messages_sent,
+                "attempts": DeliveryAttempt.objects.filter(
+                    message_id__in=[m.pk for m in messages_sent]).order_by("started_at")[:50],
+                "may_rebuild": (work_order.status == "held"
+                                and request.user.has_perm("orders.rebuild_workorder")),
+            })
+        return super().change_view(request, object_id, form_url, extra_context=extra)
+
+    def get_urls(self):
+        view = self.admin_site.admin_view
+        return [path("<path:object_id>/rebuild/", view(self.rebuild_view),
+                     name="orders_workorder_rebuild"), *super().get_urls()]
+
+    def rebuild_view(self, request, object_id):
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        if not request.user.has_perm("orders.rebuild_workorder"):
+            raise PermissionDenied
+        work_order = self.get_object(request, object_id)
+        if work_order is None:
+            raise Http404
+        try:
+            result = services.work_order_rebuild(work_order=work_order, actor=request.user,
+                                                 reason=request.POST.get("reason", ""))
+        except DomainError as exc:
+            self.message_user(request, str(exc), messages.ERROR)
+        else:
+            if result.status == "held":
+                self.message_user(request, f"Rebuilt: still held — {len(result.hold_reasons)} "
+                                           "reason(s) remain.", messages.WARNING)
+            else:
+                self.message_user(request, f"Rebuilt and sent to {result.mes_system}.",
+                                  messages.SUCCESS)
+        return redirect(reverse("admin:orders_workorder_change", args=[work_order.pk]))

@@ -1,0 +1,344 @@
+"""Building work orders and following them at the MES (docs/work-orders.md).
+
+A production order that the ERP moves to `released` gets its work order in the same
+transaction: computed from the order's mBOM version and the routing version in effect on its
+plant-local planned start (`plan.work_order_plan`), rendered in the plant's format, validated
+against the official schema and written to the outbox of the plant's MES. What cannot be built
+is never refused to the ERP: the work order is kept `held` with its reasons, nothing is sent,
+and the flow monitor shows it (an attention item) until a person fixes the cause and rebuilds.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from decimal import Decimal
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+from django.urls import reverse
+from django.utils import timezone
+
+from connectors.b2mml import document as b2mml
+from connectors.base import document_payload
+from thread.bom.models import MBomLine
+from thread.catalog.choices import WorkOrderFormat
+from thread.catalog.effectivity import plant_date
+from thread.catalog.models import Part, PartUnitConversion, PlantPart, UnitOfMeasure
+from thread.catalog.units import PartConversion, Unit, UnitMismatch, convert
+from thread.errors import ErrorItem, StateConflict
+from thread.flows.attention import attention_raise, attention_resolve
+from thread.flows.outbox import outbound_message_write
+from thread.history import audited, require_reason
+
+from ..choices import WORK_ORDER_MOVES, HoldReason, ProductionOrderStatus, WorkOrderStatus
+from ..models import (
+    ProductionOrder,
+    RoutingOperation,
+    WorkOrder,
+    WorkOrderMaterial,
+    WorkOrderOperation,
+)
+from ..routings.selectors import routing_operations, routing_version_in_effect
+from .documents import material_definitions_document, work_order_document
+from .plan import Hold, Line, Plan, Step, work_order_plan
+
+TOPIC = "work_order"
+DEFINITIONS_TOPIC = "material_definitions"
+ATTENTION_KIND = "work_order_held"
+# The MES has these work orders: the parts in them need no ProcessMaterialDefinition again.
+DELIVERED = (WorkOrderStatus.SENT, WorkOrderStatus.ACKNOWLEDGED, WorkOrderStatus.IN_PROGRESS,
+             WorkOrderStatus.COMPLETED)
+STATUS_TIMES = {WorkOrderStatus.ACKNOWLEDGED: "acknowledged_at",
+                WorkOrderStatus.IN_PROGRESS: "started_at",
+                WorkOrderStatus.COMPLETED: "finished_at", WorkOrderStatus.CANCELLED: "finished_at"}
+
+
+def ordering_key(work_order: WorkOrder) -> str:
+    """Per work order: its material definitions travel first on the same key."""
+    return f"work-order:{work_order.plant.code}:{work_order.number}"
+
+
+def work_orders_for_released(*, orders: Iterable[ProductionOrder], actor: AbstractBaseUser | None,
+                             reason: str) -> list[WorkOrder]:
+    """The work orders of production orders that have just been released, built in the caller's
+    transaction. An order that has its work order for the plant's MES already gets nothing new:
+    a repeated release changes nothing, and an acknowledged work order is never re-created."""
+    built = []
+    for order in orders:
+        if order.status != ProductionOrderStatus.RELEASED:
+            continue
+        mes = order.plant.mes_system
+        if WorkOrder.objects.filter(production_order=order, mes_system=mes).exists():
+            continue
+        built.append(_build(order, None, actor=actor, reason=reason))
+    return built
+
+
+def work_order_rebuild(*, work_order: WorkOrder, actor: AbstractBaseUser | None,
+                       reason: str) -> WorkOrder:
+    """Build a held work order again, after its cause was fixed (a routing released, an mBOM
+    generated, the plant given an MES): sent if nothing holds it any more, else held with the
+    reasons that remain. A work order that was sent is never rebuilt."""
+    reason = require_reason(reason)
+    with transaction.atomic():
+        work_order = WorkOrder.objects.select_for_update().get(pk=work_order.pk)
+        if work_order.status != WorkOrderStatus.HELD:
+            raise StateConflict(
+                f"{work_order} is {work_order.get_status_display().lower()}: only a held work "
+                "order is rebuilt.", [ErrorItem("/status", "not_held", "Not held.")])
+        order = _locked_order(work_order.production_order_id)
+        return _build(order, work_order, actor=actor, reason=reason)
+
+
+def work_order_status_report(*, work_order: WorkOrder, status: str,
+                             actor: AbstractBaseUser | None, reason: str) -> WorkOrder:
+    """The MES's report of where a work order is. A repeat of the current status changes
+    nothing; a move the state machine does not allow is a conflict."""
+    reason = require_reason(reason)
+    if status not in WORK_ORDER_MOVES:
+        raise StateConflict(f"The MES reports {', '.join(WORK_ORDER_MOVES)}, not {status!r}.",
+                            [ErrorItem("/status", "invalid_choice", "Not a reported status.")])
+    with transaction.atomic():
+        work_order = WorkOrder.objects.select_for_update().get(pk=work_order.pk)
+        if work_order.status == status:
+            return work_order
+        if work_order.status not in WORK_ORDER_MOVES[status]:
+            detail = (f"{work_order} is {work_order.get_status_display().lower()}; it cannot "
+                      f"become {WorkOrderStatus(status).label.lower()}.")
+            raise StateConflict(detail, [ErrorItem("/status", "transition_not_allowed", detail)],
+                                code="transition-not-allowed")
+        now = timezone.now()
+        if work_order.status == WorkOrderStatus.PENDING and work_order.sent_at is None:
+            work_order.sent_at = now  # the MES has it, whatever the outbox has recorded yet
+        work_order.status = status
+        setattr(work_order, STATUS_TIMES[status], now)
+        audited(work_order, actor, reason).save()
+    return work_order
+
+
+def work_orders_mark_sent(*, about_ids: Sequence[str], delivered_at: datetime) -> None:
+    """The outbox delivered these work orders' documents (a flows delivery hook)."""
+    for work_order in WorkOrder.objects.select_for_update().filter(
+            pk__in=[int(i) for i in about_ids], status=WorkOrderStatus.PENDING):
+        work_order.status, work_order.sent_at = WorkOrderStatus.SENT, delivered_at
+        audited(work_order, work_order.mes_system.service_user if work_order.mes_system else None,
+                "Delivered to the MES").save()
+
+
+# --- Building --------------------------------------------------------------------------------
+
+def _locked_order(pk: int) -> ProductionOrder:
+    return (ProductionOrder.objects.select_for_update(of=("self",))
+            .select_related("plant__mes_system", "part__base_unit", "unit", "revision",
+                            "mbom_version__rule_set_version").get(pk=pk))
+
+
+def _build(order: ProductionOrder, work_order: WorkOrder | None, *,
+           actor: AbstractBaseUser | None, reason: str) -> WorkOrder:
+    plant, part = order.plant, order.part
+    now = timezone.now()
+    holds: list[Hold] = []
+    if plant.mes_system is None:
+        holds.append(Hold(HoldReason.NO_MES, f"Plant {plant.code} has no MES configured."))
+    version = order.mbom_version
+    if version is None:
+        holds.append(Hold(HoldReason.NO_MBOM, order.resolution_note
+                          or f"No mBOM version of {part.number} at {plant.code}."))
+    as_of = order.resolved_as_of or plant_date(plant, order.planned_start)
+    routing = routing_version_in_effect(part_id=part.pk, plant_id=plant.pk, as_of=as_of)
+    if routing is None:
+        holds.append(Hold(HoldReason.NO_ROUTING,
+                          f"No released routing of {part.number} at {plant.code} is in effect on "
+                          f"{as_of}."))
+    units = {u.code: Unit(u.code, u.dimension, u.factor) for u in UnitOfMeasure.objects.all()}
+    try:
+        quantity = convert(order.quantity, order.unit.code, part.base_unit.code, units,
+                           _conversions([part.pk]).get(part.number, ()))
+    except UnitMismatch as error:
+        holds.append(Hold(HoldReason.UNCONVERTIBLE_UNIT, f"Order quantity: {error}."))
+        quantity = order.quantity
+    plan = Plan((), ())
+    if routing is not None and version is not None:
+        plan = _plan(order, quantity, routing, units)
+        holds += plan.holds
+
+    if work_order is None:
+        work_order = WorkOrder(production_order=order, number=order.number, built_at=now,
+                               build_count=0)
+    else:
+        work_order.operations.all().delete()
+    work_order.build_count += 1
+    work_order.mes_system, work_order.plant, work_order.part = plant.mes_system, plant, part
+    work_order.quantity, work_order.unit = quantity, part.base_unit
+    work_order.revision, work_order.mbom_version = order.revision, version
+    work_order.rule_set_version = version.rule_set_version if version else None
+    work_order.routing_version, work_order.format = routing, plant.work_order_format
+    work_order.built_at, work_order.built_by = now, _user(actor)
+    work_order.document = work_order.media_type = work_order.document_sha256 = ""
+    work_order.status = WorkOrderStatus.HELD
+    work_order.hold_reasons = []
+    audited(work_order, actor, reason).save()
+    _write_plan(work_order, plan)
+    if not holds:
+        rendered = work_order_document(
+            _document(work_order, order, plan), fmt=work_order.format,
+            bod_id=f"{work_order.number}-{work_order.build_count}", created_at=now)
+        work_order.document, work_order.media_type = rendered.text, rendered.media_type
+        work_order.document_sha256 = hashlib.sha256(rendered.text.encode()).hexdigest()
+        holds += [Hold(HoldReason.SCHEMA_INVALID, f"Schema: {problem}")
+                  for problem in rendered.problems]
+    work_order.hold_reasons = [{"code": h.code, "detail": h.detail} for h in holds]
+    if holds:
+        audited(work_order, actor, reason).save()
+        attention_raise(kind=ATTENTION_KIND, about=work_order, system=plant.mes_system,
+                        reference=f"Work order {work_order.number} ({part.number} at {plant.code})",
+                        reason="; ".join(h.detail for h in holds), actor=actor,
+                        admin_url=reverse("admin:orders_workorder_change", args=[work_order.pk]))
+        return work_order
+    work_order.status = WorkOrderStatus.PENDING
+    audited(work_order, actor, reason).save()
+    _send(work_order, order, plan, now)
+    attention_resolve(kind=ATTENTION_KIND, about=work_order, actor=actor,
+                      resolution=f"Built and sent: {reason}")
+    return work_order
+
+
+def _plan(order: ProductionOrder, quantity: Decimal, routing, units: dict[str, Unit]) -> Plan:
+    plant = order.plant
+    steps = [Step(op.pk, op.sequence, op.operation_code, op.description, op.work_center.code,
+                  op.work_center.plant.code, op.setup_minutes, op.run_minutes, op.queue_minutes,
+                  op.move_minutes, op.milestone, op.reports_quantity, op.instructions,
+                  op.document_reference) for op in routing_operations(routing)]
+    rows = list(MBomLine.objects.filter(version=order.mbom_version).values_list(
+        "pk", "position", "part_id", "part__number", "part__base_unit__code",
+        "unrounded_quantity", "unit__code", "operation", "item_type"))
+    part_ids = {row[2] for row in rows}
+    plant_units = dict(PlantPart.objects.filter(plant=plant, part_id__in=part_ids,
+                                                unit__isnull=False)
+                       .values_list("part__number", "unit__code"))
+    issue_units = {row[3]: plant_units.get(row[3], row[4]) for row in rows}
+    lines = [Line(pk, position, number, unrounded, unit, operation, item_type)
+             for pk, position, _, number, _, unrounded, unit, operation, item_type in rows]
+    return work_order_plan(plant=plant.code, part=order.part.number, quantity=quantity,
+                           unit=order.part.base_unit.code, steps=steps, lines=lines, units=units,
+                           issue_units=issue_units, part_conversions=_conversions(part_ids))
+
+
+def _conversions(part_ids: Iterable[int]) -> dict[str, list[PartConversion]]:
+    found: dict[str, list[PartConversion]] = {}
+    for number, from_code, to_code, factor in PartUnitConversion.objects.filter(
+            part_id__in=list(part_ids)).values_list("part__number", "from_unit__code",
+                                                     "to_unit__code", "factor"):
+        found.setdefault(number, []).append(PartConversion(from_code, to_code, factor))
+    return found
+
+
+def _write_plan(work_order: WorkOrder, plan: Plan) -> None:
+    centers = dict(RoutingOperation.objects.filter(
+        pk__in=[planned.step.id for planned in plan.operations]).values_list("pk", "work_center_id"))
+    operations = WorkOrderOperation.objects.bulk_create([
+        WorkOrderOperation(
+            work_order=work_order, routing_operation_id=planned.step.id,
+            sequence=planned.step.sequence, operation_code=planned.step.code,
+            description=planned.step.description, work_center_id=centers[planned.step.id],
+            setup_minutes=planned.step.setup_minutes, run_minutes=planned.step.run_minutes,
+            queue_minutes=planned.step.queue_minutes, move_minutes=planned.step.move_minutes,
+            planned_minutes=planned.planned_minutes, milestone=planned.step.milestone,
+            reports_quantity=planned.step.reports_quantity,
+            instructions=planned.step.instructions,
+            document_reference=planned.step.document_reference)
+        for planned in plan.operations])
+    if not operations:
+        return
+    numbers = {m.part for planned in plan.operations for m in planned.materials}
+    unit_codes = {m.unit for planned in plan.operations for m in planned.materials}
+    parts = dict(Part.objects.filter(number__in=numbers)
+                 .values_list("number", "pk"))
+    units = dict(UnitOfMeasure.objects.filter(code__in=unit_codes).values_list("code", "pk"))
+    WorkOrderMaterial.objects.bulk_create([
+        WorkOrderMaterial(operation=operation, position=index, part_id=parts[m.part],
+                          quantity=m.quantity, unit_id=units[m.unit], produced=m.produced,
+                          mbom_line_id=m.line_id)
+        for operation, planned in zip(operations, plan.operations, strict=True)
+        for index, m in enumerate(planned.materials, start=1)], batch_size=2000)
+
+
+
+
+def _document(work_order: WorkOrder, order: ProductionOrder, plan: Plan) -> b2mml.WorkOrderDocument:
+    """The work order as plain data for the renderers, with its lineage (the renderers add the
+    produced part to the last operation from the work order's own part and quantity)."""
+    numbers = {m.part for planned in plan.operations for m in planned.materials}
+    descriptions = dict(Part.objects.filter(number__in=numbers).values_list("number", "name"))
+    revision = work_order.revision
+    operations = tuple(
+        b2mml.Operation(
+            sequence=planned.step.sequence, code=planned.step.code,
+            description=planned.step.description, work_center=planned.step.work_center,
+            setup_minutes=planned.step.setup_minutes,
+            run_minutes_per_unit=planned.step.run_minutes,
+            planned_minutes=planned.planned_minutes, queue_minutes=planned.step.queue_minutes,
+            move_minutes=planned.step.move_minutes, milestone=planned.step.milestone,
+            reports_quantity=planned.step.reports_quantity,
+            instructions=planned.step.instructions,
+            document_reference=planned.step.document_reference,
+            materials=tuple(b2mml.Material(
+                part=m.part, description=descriptions.get(m.part, ""), quantity=m.quantity,
+                unit=m.unit,
+                use=b2mml.MaterialUse.CONSUMED)
+                for m in planned.materials if not m.produced))
+        for planned in plan.operations)
+    return b2mml.WorkOrderDocument(
+        number=work_order.number, production_order=order.number, plant=work_order.plant.code,
+        part=work_order.part.number, part_description=work_order.part.name,
+        revision=revision.label if revision else "", quantity=work_order.quantity,
+        unit=work_order.unit.code, planned_start=order.planned_start,
+        planned_end=order.planned_end, operations=operations,
+        lineage=_lineage(work_order))
+
+
+def _lineage(work_order: WorkOrder) -> dict[str, str]:
+    lineage = {"revision": f"{work_order.part.number} {work_order.revision.label}"
+               if work_order.revision else ""}
+    if work_order.mbom_version is not None:
+        lineage["mbom_version"] = str(work_order.mbom_version_id)
+    if work_order.rule_set_version is not None:
+        lineage["rule_set_version"] = str(work_order.rule_set_version)
+    if work_order.routing_version is not None:
+        lineage["routing_version"] = str(work_order.routing_version)
+    return {k: v for k, v in lineage.items() if v}
+
+
+def _send(work_order: WorkOrder, order: ProductionOrder, plan: Plan, now: datetime) -> None:
+    """The outbox messages of a built work order, in the caller's transaction: for a B2MML MES
+    first the definitions of parts it has not received yet, then the work order, on one ordering
+    key so the MES never gets a work order naming a material it does not know."""
+    mes, key = work_order.mes_system, ordering_key(work_order)
+    messages = []
+    if work_order.format == WorkOrderFormat.B2MML:
+        used = {m.part for planned in plan.operations for m in planned.materials}
+        known = set(WorkOrderMaterial.objects.filter(
+            operation__work_order__mes_system=mes, operation__work_order__status__in=DELIVERED,
+            part__number__in=used).values_list("part__number", flat=True).distinct())
+        new = sorted(used - known)
+        if new:
+            parts = {p.number: p for p in Part.objects.filter(number__in=new)
+                     .select_related("base_unit")}
+            definitions = material_definitions_document(
+                [b2mml.MaterialDefinition(part=n, description=parts[n].name,
+                                          unit=parts[n].base_unit.code) for n in new],
+                bod_id=f"{work_order.number}-{work_order.build_count}-materials", created_at=now)
+            messages.append(outbound_message_write(
+                system=mes, topic=DEFINITIONS_TOPIC, about=work_order, cause=order,
+                ordering_key=key, payload=document_payload(media_type=definitions.media_type,
+                                                           text=definitions.text)))
+    messages.append(outbound_message_write(
+        system=mes, topic=TOPIC, about=work_order, cause=order, ordering_key=key,
+        payload=document_payload(media_type=work_order.media_type, text=work_order.document)))
+    work_order.outbound_messages.add(*messages)
+
+
+def _user(actor: AbstractBaseUser | None):
+    return actor if actor is not None and actor.is_authenticated else None
