@@ -121,7 +121,7 @@ def _material(requirement: etree._Element) -> Material:
 
 def _operation(segment: etree._Element, materials: tuple[Material, ...]) -> Operation:
     sequence = _text(segment, "ID")
-    if not sequence.isdigit():
+    if not (sequence.isascii() and sequence.isdigit()):
         raise B2mmlRejected("bad_value", f"SegmentRequirement ID {sequence!r} is not an operation "
                             "sequence number", element_path(segment))
     parameters = _parameters(segment)

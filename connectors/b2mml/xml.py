@@ -45,6 +45,12 @@ parameters and properties B2MML provides for exactly that, or as labelled Descri
     MaterialDefinition part / description   ProcessMaterialDefinition: MaterialDefinition/ID,
       / unit                                Description, MaterialDefinitionProperty
                                             "BaseUnitOfMeasure"
+    acknowledgement: request_ids            AcknowledgeOperationsSchedule: OperationsSchedule/
+                                            OperationsRequest/ID (one each)
+      original_bod_id / original_created_at Acknowledge/OriginalApplicationArea/BODID,
+                                            CreationDateTime
+      action / reason                       Acknowledge/ResponseCriteria/ResponseExpression
+                                            @actionCode, ChangeStatus/Description
     ======================================  ====================================================
 
 `Operation.materials` are the components (or any other material the operation uses); the renderer
@@ -62,6 +68,9 @@ from datetime import datetime
 from lxml import etree
 
 from .document import Envelope, Material, MaterialDefinition, MaterialUse, Operation, WorkOrderDocument
+from .errors import B2mmlError, B2mmlInvalid, B2mmlRejected
+from .parse import Acknowledgement, parse_acknowledgement, parse_envelope, parse_operations_schedule
+from .safe import parse_xml
 from .validate import require_valid, validate_xml
 from .values import (
     BASE_UNIT,
@@ -86,8 +95,12 @@ from .values import (
     flag_text,
 )
 
-__all__ = ["AckAction", "acknowledgement_xml", "material_definitions_xml", "operations_schedule_tree",
-           "operations_schedule_xml", "require_valid", "validate_xml"]
+# The XML side of the package in one place: the renderers here, and the validator, the safe parser,
+# the readers and the errors re-exported from their modules.
+__all__ = ["AckAction", "Acknowledgement", "B2mmlError", "B2mmlInvalid", "B2mmlRejected",
+           "acknowledgement_xml", "material_definitions_xml", "operations_schedule_tree",
+           "operations_schedule_xml", "parse_acknowledgement", "parse_envelope", "parse_operations_schedule",
+           "parse_xml", "require_valid", "validate_xml"]
 
 
 class AckAction(enum.StrEnum):
@@ -156,6 +169,8 @@ def _material(segment: etree._Element, material: Material, requirement_id: str) 
 
 def _segment(request: etree._Element, document: WorkOrderDocument, operation: Operation,
              materials: Iterable[Material]) -> None:
+    if operation.sequence < 0:
+        raise ValueError(f"operation sequence {operation.sequence} is negative")
     segment = _add(request, "SegmentRequirement")
     _add(segment, "ID", str(operation.sequence))
     if operation.description:
@@ -202,8 +217,8 @@ def _request(schedule: etree._Element, document: WorkOrderDocument) -> None:
     _add(request, "ID", document.number)
     _add(request, "Description", PRODUCTION_ORDER_PREFIX + document.production_order)
     for key, value in document.lineage.items():
-        if LINEAGE_SEPARATOR in key or "\n" in key:
-            raise ValueError(f"lineage key {key!r} may not contain {LINEAGE_SEPARATOR!r} or a line break")
+        if LINEAGE_SEPARATOR in key:
+            raise ValueError(f"lineage key {key!r} may not contain {LINEAGE_SEPARATOR!r}")
         _add(request, "Description", f"{LINEAGE_PREFIX}{key}{LINEAGE_SEPARATOR}{value}")
     _add(request, "StartTime", datetime_text(document.planned_start))
     _add(request, "EndTime", datetime_text(document.planned_end))
