@@ -116,3 +116,7 @@ def mo(number, part, start, end=None, plant="BER", qty="10", status="released"):
     return ProductionOrderInput(number=number, part=part, plant=plant, quantity=Decimal(qty),
                                 unit="pcs", planned_start=start, planned_end=end or start,
                                 status=status)
+
+
+# The work-order tests' fixture (defined next to their helpers).
+from .work_order_support import shop_floor  # noqa: E402, F401

@@ -53,15 +53,21 @@ RELEASE_REASON = "Demo: the ERP released the order (status REL)"
 def seed_orders() -> dict[str, int]:
     erp = ExternalSystem.objects.get(kind="erp", name="ERP")
     created: dict[str, int] = {}
+    # The ERP pushes a production order once as planned; pushing it again after its release
+    # would set it back to planned, which the ERP would not do.
+    known = set(ProductionOrder.objects.filter(system=erp).values_list("number", flat=True))
+    new_production = [o for o in PRODUCTION_ORDERS if o.number not in known]
     for what, upsert, orders in (("purchase orders", purchase_orders_upsert, PURCHASE_ORDERS),
                                  ("production orders", production_orders_upsert,
-                                  PRODUCTION_ORDERS)):
+                                  new_production)):
+        if not orders:
+            continue
         # Pushed as the demo ERP would: its service user is the actor, so history names it.
         result = upsert(system=erp, orders=orders, actor=erp.service_user, reason=REASON)
         if result.created:
             created[what] = len(result.created)
     for order in ProductionOrder.objects.filter(
-            system=erp, number__in=[o.number for o in PRODUCTION_ORDERS], status="planned"):
+            system=erp, number__in=[o.number for o in new_production], status="planned"):
         # The ERP's status push (POST …/production-orders/{id}/status/), as the sandbox ERP
         # would send it on release.
         production_order_status_set(order=order, status="released", erp_status="REL",

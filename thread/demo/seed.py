@@ -33,7 +33,8 @@ DEMO_LOGIN = ("admin", "admin")
 # One person per role group, so each user's view can be tried (password = the name, demo
 # only); a second analyst, because a rule set's four-eyes needs a second person.
 DEMO_ROLE_USERS = {"analyst": "analyst", "analyst2": "analyst", "change-manager": "change manager",
-                   "quality": "quality", "operator": "operator", "auditor": "auditor"}
+                   "quality": "quality", "operator": "operator", "auditor": "auditor",
+                   "process-engineer": "process engineering"}
 
 UNITS = [  # code, name, dimension, factor to the dimension's base unit
     ("pcs", "pieces", "count", "1"),

@@ -21,3 +21,4 @@ class RequestOutcome(models.TextChoices):
     REPEAT = "repeat", "Repeat (already applied, not applied again)"
     FAILED = "failed", "Failed by the switch"
     REFUSED = "refused", "Refused (no Idempotency-Key)"
+    INVALID = "invalid", "Refused (not a valid B2MML document)"

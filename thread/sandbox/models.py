@@ -52,6 +52,8 @@ class SandboxRequest(models.Model):
     fault = models.CharField(max_length=20, choices=FaultMode.choices, default=FaultMode.NONE,
                              help_text="The switch's position when the request came in.")
     response_status = models.PositiveSmallIntegerField()
+    note = models.TextField(blank=True, help_text="What the peer made of the document (the "
+                                                  "sandbox MES reads B2MML work orders).")
 
     class Meta:
         ordering = ["-id"]

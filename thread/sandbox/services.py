@@ -1,9 +1,10 @@
 """What a simulated peer does with a request, and the switches that make it fail.
 
 A sandbox peer speaks the protocol of Thread's generic REST connector (connectors/rest.py): a
-JSON body, the topic in X-Thread-Topic (or the last path segment), and an Idempotency-Key that
-it applies at most once — a repeat is answered like the first time (200, Idempotent-Replayed)
-and recorded as a repeat, never applied again.
+JSON body (the sandbox MES also takes B2MML work orders, which it validates and summarises as
+a B2MML MES would, refusing an invalid one with 400), the topic in X-Thread-Topic (or the last
+path segment), and an Idempotency-Key that it applies at most once — a repeat is answered like
+the first time (200, Idempotent-Replayed) and recorded as a repeat, never applied again.
 
 The switch acts before anything else, as a broken server would: "down" answers 503 at once
 (the nearest a server that is still running can come to a peer that is away; the connector
@@ -14,6 +15,7 @@ applied and its retry shows up as a repeat.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -22,7 +24,13 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from lxml import etree
 
+from connectors.b2mml.errors import B2mmlError
+from connectors.b2mml.json_form import parse_operations_schedule_json, validate_json
+from connectors.b2mml.parse import parse_operations_schedule
+from connectors.b2mml.safe import parse_xml
+from connectors.b2mml.validate import validate_xml
 from thread.errors import invalid
 
 from .choices import FaultMode, PeerName, RequestOutcome
@@ -91,6 +99,13 @@ def sandbox_request_receive(*, peer: str, method: str, path: str, headers: Mappi
         record.outcome, record.response_status = RequestOutcome.REFUSED, 400
         record.save()
         return SandboxAnswer(400, {"detail": "Idempotency-Key header is required"})
+    if peer == PeerName.MES:
+        problems, record.note = mes_document_read(_header(headers, "Content-Type"), body)
+        if problems:
+            record.outcome, record.response_status = RequestOutcome.INVALID, 400
+            record.save()
+            return SandboxAnswer(400, {"detail": "not a valid B2MML document",
+                                       "problems": problems[:20]})
 
     delay = switch.slow_seconds if switch.fault == FaultMode.SLOW else 0.0
     try:
@@ -108,6 +123,38 @@ def sandbox_request_receive(*, peer: str, method: str, path: str, headers: Mappi
     return SandboxAnswer(200, {"id": first.pk, "applied": False, "repeat_of": first.pk,
                                "topic": first.topic},
                          {"Idempotent-Replayed": "true"}, delay_seconds=delay)
+
+
+def mes_document_read(content_type: str, body: bytes) -> tuple[list[str], str]:
+    """What the sandbox MES makes of a document, as a B2MML MES would: an XML body must be a
+    valid B2MML V0701 document (checked against the vendored official schema, parsed without
+    DTDs or entities), a B2MML-JSON work order valid against MESA's JSON schema. Returns the
+    problems (refused with 400) and a note for the sandbox page."""
+    try:
+        if "xml" in content_type:
+            problems = validate_xml(body)
+            if problems:
+                return problems, ""
+            root = parse_xml(body)
+            if etree.QName(root).localname != "ProcessOperationsSchedule":
+                return [], f"valid B2MML {etree.QName(root).localname}"
+            return [], _work_orders_note(parse_operations_schedule(body), "B2MML V0701")
+        data = json.loads(body or b"null")
+        if isinstance(data, dict) and "ProcessOperationsSchedule" in data:
+            problems = validate_json(data)
+            if problems:
+                return problems, ""
+            return [], _work_orders_note(parse_operations_schedule_json(data), "B2MML-JSON")
+    except (B2mmlError, ValueError) as exc:
+        return [str(exc)], ""
+    return [], ""
+
+
+def _work_orders_note(work_orders, form: str) -> str:
+    return "; ".join(
+        f"work order {w.number}: {w.quantity.normalize()} {w.unit} {w.part} rev {w.revision}, "
+        f"{len(w.operations)} operations, {sum(len(o.materials) for o in w.operations)} material "
+        f"requirements (valid {form})" for w in work_orders)
 
 
 def sandbox_peer_switch(*, peer: str, fault: str, actor: AbstractBaseUser | None,

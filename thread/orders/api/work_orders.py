@@ -14,7 +14,7 @@ from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 
 from connectors.b2mml.errors import B2mmlInvalid, B2mmlRejected
-from connectors.b2mml.parse import parse_acknowledgement
+from connectors.b2mml.parse import Acknowledgement, parse_acknowledgement
 from thread.api.parsers import DecimalJSONParser, XMLBodyParser
 from thread.catalog.api.serializers import PartBriefSerializer, ReasonField
 from thread.catalog.choices import WorkOrderFormat
@@ -163,7 +163,14 @@ class WorkOrderViewSet(viewsets.ReadOnlyModelViewSet):
             raise PermissionDenied()
         work_order = self.get_object()
         if isinstance(request.data, bytes):
-            status, reason = _acknowledgement(work_order, request.data), ""
+            acknowledgement = _acknowledgement(work_order, request.data)
+            if not acknowledgement.accepted:
+                services.work_order_rejected_by_mes(
+                    work_order=work_order, reasons=acknowledgement.reasons, actor=request.user,
+                    reason=push_reason(request, ""))
+                return Response(self.get_serializer(
+                    self.get_queryset().get(pk=work_order.pk)).data)
+            status, reason = WorkOrderStatus.ACKNOWLEDGED, ""
         else:
             data = WorkOrderStatusSerializer(data=request.data)
             data.is_valid(raise_exception=True)
@@ -174,8 +181,8 @@ class WorkOrderViewSet(viewsets.ReadOnlyModelViewSet):
         return Response(self.get_serializer(self.get_queryset().get(pk=work_order.pk)).data)
 
 
-def _acknowledgement(work_order: WorkOrder, body: bytes) -> str:
-    """An AcknowledgeOperationsSchedule naming this work order: `acknowledged`."""
+def _acknowledgement(work_order: WorkOrder, body: bytes) -> Acknowledgement:
+    """An AcknowledgeOperationsSchedule naming this work order."""
     if work_order.format != WorkOrderFormat.B2MML:
         raise invalid("", "unsupported_format",
                       f"Plant {work_order.plant.code} takes B2MML-JSON work orders: report the "
@@ -193,4 +200,4 @@ def _acknowledgement(work_order: WorkOrder, body: bytes) -> str:
                       "other_work_order",
                       f"The acknowledgement names {', '.join(acknowledgement.request_ids) or 'no '}"
                       f" work order, not {work_order.number}.")
-    return WorkOrderStatus.ACKNOWLEDGED
+    return acknowledgement

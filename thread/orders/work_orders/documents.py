@@ -5,9 +5,10 @@ schema before it may be written to the outbox; a document that fails holds its w
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 
 from connectors.b2mml import document as b2mml
 from connectors.b2mml.json_form import operations_schedule_json, validate_json
@@ -15,11 +16,41 @@ from connectors.b2mml.validate import validate_xml
 from connectors.b2mml.xml import material_definitions_xml, operations_schedule_xml
 from thread.catalog.choices import WorkOrderFormat
 
+from .plan import Plan
+
 SENDER = "Thread"
 XML_MEDIA_TYPE = "application/xml"
 JSON_MEDIA_TYPE = "application/json"
 MEDIA_TYPES = {WorkOrderFormat.B2MML: XML_MEDIA_TYPE, WorkOrderFormat.JSON: JSON_MEDIA_TYPE}
 MAX_PROBLEMS_KEPT = 20
+
+
+def work_order_data(plan: Plan, *, number: str, production_order: str, plant: str, part: str,
+                    part_description: str, revision: str, quantity: Decimal, unit: str,
+                    planned_start: datetime, planned_end: datetime, lineage: Mapping[str, str],
+                    descriptions: Mapping[str, str]) -> b2mml.WorkOrderDocument:
+    """A computed plan as the renderers' plain data. The produced part is left out of the last
+    operation's materials: the renderers add it from the work order's own part and quantity."""
+    operations = tuple(
+        b2mml.Operation(
+            sequence=planned.step.sequence, code=planned.step.code,
+            description=planned.step.description, work_center=planned.step.work_center,
+            setup_minutes=planned.step.setup_minutes,
+            run_minutes_per_unit=planned.step.run_minutes,
+            planned_minutes=planned.planned_minutes, queue_minutes=planned.step.queue_minutes,
+            move_minutes=planned.step.move_minutes, milestone=planned.step.milestone,
+            reports_quantity=planned.step.reports_quantity,
+            instructions=planned.step.instructions,
+            document_reference=planned.step.document_reference,
+            materials=tuple(b2mml.Material(part=m.part, description=descriptions.get(m.part, ""),
+                                           quantity=m.quantity, unit=m.unit)
+                            for m in planned.materials if not m.produced))
+        for planned in plan.operations)
+    return b2mml.WorkOrderDocument(
+        number=number, production_order=production_order, plant=plant, part=part,
+        part_description=part_description, revision=revision, quantity=quantity, unit=unit,
+        planned_start=planned_start, planned_end=planned_end, operations=operations,
+        lineage=dict(lineage))
 
 
 @dataclass(frozen=True)
@@ -32,6 +63,14 @@ class RenderedDocument:
 def work_order_document(work_order: b2mml.WorkOrderDocument, *, fmt: str, bod_id: str,
                         created_at: datetime) -> RenderedDocument:
     envelope = b2mml.Envelope(sender=SENDER, bod_id=bod_id, created_at=created_at)
+    try:
+        return _rendered(work_order, fmt, envelope, bod_id)
+    except ValueError as error:  # data B2MML cannot carry (a character XML cannot hold…)
+        return RenderedDocument("", MEDIA_TYPES[fmt], (f"cannot be written: {error}",))
+
+
+def _rendered(work_order: b2mml.WorkOrderDocument, fmt: str, envelope: b2mml.Envelope,
+              bod_id: str) -> RenderedDocument:
     if fmt == WorkOrderFormat.JSON:
         data = operations_schedule_json([work_order], envelope=envelope, schedule_id=bod_id)
         problems = validate_json(data)

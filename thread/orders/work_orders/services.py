@@ -29,6 +29,7 @@ from thread.catalog.models import Part, PartUnitConversion, PlantPart, UnitOfMea
 from thread.catalog.units import PartConversion, Unit, UnitMismatch, convert
 from thread.errors import ErrorItem, StateConflict
 from thread.flows.attention import attention_raise, attention_resolve
+from thread.flows.models import AttentionItem
 from thread.flows.outbox import outbound_message_write
 from thread.history import audited, require_reason
 
@@ -41,12 +42,13 @@ from ..models import (
     WorkOrderOperation,
 )
 from ..routings.selectors import routing_operations, routing_version_in_effect
-from .documents import material_definitions_document, work_order_document
+from .documents import material_definitions_document, work_order_data, work_order_document
 from .plan import Hold, Line, Plan, Step, work_order_plan
 
 TOPIC = "work_order"
 DEFINITIONS_TOPIC = "material_definitions"
 ATTENTION_KIND = "work_order_held"
+REJECTED_KIND = "work_order_rejected"
 # The MES has these work orders: the parts in them need no ProcessMaterialDefinition again.
 DELIVERED = (WorkOrderStatus.SENT, WorkOrderStatus.ACKNOWLEDGED, WorkOrderStatus.IN_PROGRESS,
              WorkOrderStatus.COMPLETED)
@@ -116,6 +118,20 @@ def work_order_status_report(*, work_order: WorkOrder, status: str,
         setattr(work_order, STATUS_TIMES[status], now)
         audited(work_order, actor, reason).save()
     return work_order
+
+
+def work_order_rejected_by_mes(*, work_order: WorkOrder, reasons: Sequence[str],
+                               actor: AbstractBaseUser | None, reason: str) -> AttentionItem:
+    """The MES answered the work order with a rejecting acknowledgement: its status stays (the
+    MES has the document), and the flow monitor shows the rejection until a person resolves
+    it with the plant."""
+    reason = require_reason(reason)
+    why = "; ".join(r for r in reasons if r) or "no reason given"
+    return attention_raise(
+        kind=REJECTED_KIND, about=work_order, system=work_order.mes_system, actor=actor,
+        reference=f"Work order {work_order.number} ({work_order.plant.code})",
+        reason=f"The MES rejected it: {why}",
+        admin_url=reverse("admin:orders_workorder_change", args=[work_order.pk]))
 
 
 def work_orders_mark_sent(*, about_ids: Sequence[str], delivered_at: datetime) -> None:
@@ -268,35 +284,16 @@ def _write_plan(work_order: WorkOrder, plan: Plan) -> None:
 
 
 def _document(work_order: WorkOrder, order: ProductionOrder, plan: Plan) -> b2mml.WorkOrderDocument:
-    """The work order as plain data for the renderers, with its lineage (the renderers add the
-    produced part to the last operation from the work order's own part and quantity)."""
     numbers = {m.part for planned in plan.operations for m in planned.materials}
-    descriptions = dict(Part.objects.filter(number__in=numbers).values_list("number", "name"))
-    revision = work_order.revision
-    operations = tuple(
-        b2mml.Operation(
-            sequence=planned.step.sequence, code=planned.step.code,
-            description=planned.step.description, work_center=planned.step.work_center,
-            setup_minutes=planned.step.setup_minutes,
-            run_minutes_per_unit=planned.step.run_minutes,
-            planned_minutes=planned.planned_minutes, queue_minutes=planned.step.queue_minutes,
-            move_minutes=planned.step.move_minutes, milestone=planned.step.milestone,
-            reports_quantity=planned.step.reports_quantity,
-            instructions=planned.step.instructions,
-            document_reference=planned.step.document_reference,
-            materials=tuple(b2mml.Material(
-                part=m.part, description=descriptions.get(m.part, ""), quantity=m.quantity,
-                unit=m.unit,
-                use=b2mml.MaterialUse.CONSUMED)
-                for m in planned.materials if not m.produced))
-        for planned in plan.operations)
-    return b2mml.WorkOrderDocument(
-        number=work_order.number, production_order=order.number, plant=work_order.plant.code,
-        part=work_order.part.number, part_description=work_order.part.name,
-        revision=revision.label if revision else "", quantity=work_order.quantity,
-        unit=work_order.unit.code, planned_start=order.planned_start,
-        planned_end=order.planned_end, operations=operations,
-        lineage=_lineage(work_order))
+    return work_order_data(
+        plan, number=work_order.number, production_order=order.number,
+        plant=work_order.plant.code, part=work_order.part.number,
+        part_description=work_order.part.name,
+        revision=work_order.revision.label if work_order.revision else "",
+        quantity=work_order.quantity, unit=work_order.unit.code,
+        planned_start=order.planned_start, planned_end=order.planned_end,
+        lineage=_lineage(work_order),
+        descriptions=dict(Part.objects.filter(number__in=numbers).values_list("number", "name")))
 
 
 def _lineage(work_order: WorkOrder) -> dict[str, str]:
