@@ -24,7 +24,7 @@ def test_demo_seed_is_complete_and_rerunnable(db):
     assert set(ExternalSystem.objects.values_list("kind", flat=True)) == {"plm", "erp", "mes"}
     assert set(first.new_keys) == {"PLM", "ERP", "MES"}
     assert set(Group.objects.values_list("name", flat=True)) == {
-        "analyst", "change manager", "operator", "auditor", "quality"}
+        "analyst", "change manager", "operator", "auditor", "quality", "process engineering"}
     assert ChangeOrder.objects.get(number="ECO-1001").status == "in_review"
     again = seed_demo()
     assert (again.created, again.new_keys) == ({}, {})

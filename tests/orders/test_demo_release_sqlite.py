@@ -53,5 +53,5 @@ def test_the_demo_change_order_is_released_on_sqlite(tmp_path):
     assert sorted((m["plant"], m["mbom"]) for m in details["mboms"]) == [
         ("BER", "BK-100 rev B"), ("BER", "MT-500 rev B"),
         ("CLT", "BK-100 rev B"), ("CLT", "MT-500 rev B")]
-    assert (details["messages"], details["flags"]) == (2, 2)
-    assert details["production_orders_resolved"] == ["1000456"]
+    assert (details["messages"], details["flags"]) == (2, 3)
+    assert details["production_orders_resolved"] == ["1000456", "1000457"]

@@ -136,6 +136,7 @@ def test_the_demo_shows_eco_1001_hitting_the_motor_order_and_the_bike_production
         ("4500012345", 10, "MT-510", -7), ("4500012345", 20, "MT-510", 21)]
     assert [(h.number, h.part, h.kind, h.against.days, h.revision)
             for h in item.production_orders] == [
-        ("1000456", "BK-100", "parent_assembly", 5, "B")]
+        ("1000456", "BK-100", "parent_assembly", 5, "B"),
+        ("1000457", "BK-100", "parent_assembly", 10, "B")]
     assert {(m.plant, m.part) for m in item.mboms} == {
         ("BER", "BK-100"), ("BER", "MT-500"), ("CLT", "BK-100"), ("CLT", "MT-500")}

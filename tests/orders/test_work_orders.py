@@ -8,6 +8,7 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
+from lxml import etree
 
 from connectors.b2mml.json_form import parse_operations_schedule_json, validate_json
 from connectors.b2mml.parse import parse_operations_schedule
@@ -22,6 +23,8 @@ from thread.orders.routings.services import OperationInput, routing_push
 from thread.orders.work_orders.services import work_order_rebuild
 
 from .work_order_support import START, release, set_status
+
+NS = {"b": "http://www.mesa.org/xml/B2MML"}
 
 
 def holds(work_order):
@@ -53,9 +56,15 @@ def test_a_released_order_sends_a_schema_valid_work_order_that_reads_back_as_the
     issued = {m.part: m.quantity for m in kit.materials}
     assert issued == {number: line.unrounded_quantity * 25 for number, line in lines.items()}
     assert "DOC-1" not in issued
-    # The produced part is the last operation's output.
-    assert [(m.part, m.quantity, m.use) for m in assy.materials] == [
-        ("BK-100", Decimal(25), "Produced")]
+    # The produced part is the last operation's output (the reader folds it back into the
+    # work order's part and quantity).
+    assert assy.materials == ()
+    root = etree.fromstring(document)
+    last = root.findall(".//b:SegmentRequirement", NS)[-1]
+    assert [(r.findtext("b:MaterialDefinitionID", namespaces=NS),
+             r.findtext("b:MaterialUse", namespaces=NS),
+             r.findtext("b:Quantity/b:QuantityString", namespaces=NS))
+            for r in last.findall("b:MaterialRequirement", NS)] == [("BK-100", "Produced", "25")]
     # Material definitions first, then the work order, on one ordering key.
     definitions, sent_order = work_order.outbound_messages.order_by("pk")
     assert (definitions.topic, sent_order.topic) == ("material_definitions", "work_order")
@@ -170,7 +179,11 @@ def test_a_document_that_fails_the_schema_holds_it(shop_floor, erp, monkeypatch)
     release(erp)
     work_order = WorkOrder.objects.get()
     assert holds(work_order) == ["schema_invalid"]
-    assert not OutboundMessage.objects.exists()
+    assert not OutboundMessage.objects.filter(system=shop_floor["mes"].system).exists()
+
+
+def work_order_messages():
+    return list(WorkOrder.objects.get().outbound_messages.values_list("pk", flat=True))
 
 
 @pytest.mark.django_db(transaction=True)
@@ -189,9 +202,10 @@ def test_the_work_order_reaches_a_real_http_mes_and_becomes_sent(shop_floor, erp
         handler)
     flows.system_delivery_configure(system=shop_floor["mes"].system, actor=None, reason="t",
                                     connector="rest", base_url=httpserver.url_for("/mes/"),
-                                    connector_options={"paths": {"*": "{topic}"}})
+                                    connector_options={"paths": {"*": "{topic}"}},
+                                    connect_timeout_seconds=2.0, read_timeout_seconds=5.0)
     release(erp)
-    drain(budget_seconds=10)
+    drain(prefer_ids=work_order_messages(), budget_seconds=20)
     work_order = WorkOrder.objects.get()
     assert [m.status for m in work_order.outbound_messages.order_by("pk")] == [
         OutboundStatus.DELIVERED, OutboundStatus.DELIVERED]

@@ -33,6 +33,8 @@ PROBLEM_TYPES: dict[str, tuple[str, int]] = {
     "not-acceptable": ("Not acceptable", 406),
     "conflict": ("The current state does not allow this", 409),
     "released-revision-immutable": ("A released revision never changes", 409),
+    "released-routing-immutable": ("A released routing version never changes", 409),
+    "transition-not-allowed": ("The object's status does not allow this move", 409),
     "idempotency-key-in-use": ("A request with this Idempotency-Key is still running", 409),
     "payload-too-large": ("The request body is too large", 413),
     "unsupported-media-type": ("Unsupported media type", 415),

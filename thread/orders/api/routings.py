@@ -99,7 +99,7 @@ class WorkCenterViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
         result = services.work_centers_upsert(
             centers=[services.WorkCenterInput(**center)
                      for center in data.validated_data["work_centers"]],
-            actor=request.user, reason=push_reason(request, data.validated_data["reason"]))
+            actor=request.user, reason=push_reason(request, data.validated_data.get("reason", "")))
         return Response(WorkCentersResultSerializer(result).data,
                         status=status.HTTP_201_CREATED if result["created"] else status.HTTP_200_OK)
 
@@ -200,7 +200,7 @@ class RoutingViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
             system=system, part=given["part"], plant=given["plant"],
             effective_from=given["effective_from"], description=given["description"],
             operations=[services.OperationInput(**op) for op in given["operations"]],
-            actor=request.user, reason=push_reason(request, given["reason"]))
+            actor=request.user, reason=push_reason(request, given.get("reason", "")))
         version = self.get_queryset().get(pk=result.version.pk)
         return Response(self.get_serializer(version).data,
                         status=status.HTTP_201_CREATED if result.created else status.HTTP_200_OK)

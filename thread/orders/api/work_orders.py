@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import django_filters
 from django.http import HttpResponse
-from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied
+from rest_framework.generics import get_object_or_404
 from rest_framework.response import Response
 
 from connectors.b2mml.errors import B2mmlInvalid, B2mmlRejected
@@ -57,7 +57,7 @@ class HoldReasonSerializer(serializers.Serializer):
     detail = serializers.CharField()
 
 
-class LineageSerializer(serializers.Serializer):
+class WorkOrderLineageSerializer(serializers.Serializer):
     production_order = serializers.CharField(source="production_order.number")
     revision = serializers.SerializerMethodField()
     mbom_version = serializers.SerializerMethodField()
@@ -83,7 +83,7 @@ class WorkOrderSerializer(serializers.ModelSerializer):
     part = PartBriefSerializer()
     unit = serializers.CharField(source="unit.code")
     hold_reasons = HoldReasonSerializer(many=True)
-    lineage = LineageSerializer(source="*")
+    lineage = WorkOrderLineageSerializer(source="*")
     operations = WorkOrderOperationSerializer(many=True)
 
     class Meta:
@@ -123,7 +123,10 @@ class WorkOrderViewSet(viewsets.ReadOnlyModelViewSet):
     required_perms = None
 
     def get_queryset(self):
-        work_orders = selectors.work_orders_list()
+        return self._visible(selectors.work_orders_list())
+
+    def _visible(self, work_orders):
+        """An MES sees the work orders sent to it, nobody else's."""
         system = calling_system(self.request)
         if system is not None and system.kind == SystemKind.MES:
             work_orders = work_orders.filter(mes_system=system)
@@ -136,8 +139,8 @@ class WorkOrderViewSet(viewsets.ReadOnlyModelViewSet):
     @action(detail=True, methods=["get"], url_path="document")
     def document(self, request, pk=None):
         """The document exactly as sent (its stored bytes and media type), never re-rendered."""
-        work_order = get_object_or_404(self.get_queryset().only(
-            "pk", "document", "media_type", "number", "status", "mes_system_id"), pk=pk)
+        work_order = get_object_or_404(self._visible(WorkOrder.objects.only(
+            "pk", "document", "media_type", "number", "status", "mes_system_id")), pk=pk)
         if not work_order.document or work_order.status == WorkOrderStatus.HELD:
             raise invalid("/document", "not_sent",
                           f"{work_order} is held: it has no document sent to the MES.")
@@ -147,13 +150,15 @@ class WorkOrderViewSet(viewsets.ReadOnlyModelViewSet):
                                            f'{"xml" if "xml" in work_order.media_type else "json"}"')
         return response
 
-    @extend_schema(request={"application/json": WorkOrderStatusSerializer,
-                            "application/xml": OpenApiTypes.STR},
-                   responses={200: WorkOrderSerializer},
-                   description="The MES reports a work order's status (JSON), or acknowledges it "
-                               "with a B2MML AcknowledgeOperationsSchedule (XML, where the "
-                               "plant's format is B2MML). A move the state machine does not "
-                               "allow is 409.")
+    # The XML body is described, not declared: client generators (openapi-python-client) stop
+    # at an application/xml request body, and the JSON form is the one every MES can send.
+    @extend_schema(request=WorkOrderStatusSerializer, responses={200: WorkOrderSerializer},
+                   description="The MES reports a work order's status as JSON. Where the "
+                               "plant's format is B2MML it may instead POST a B2MML V0701 "
+                               "AcknowledgeOperationsSchedule with Content-Type "
+                               "application/xml, validated against the official schema "
+                               "(docs/work-orders.md). A move the state machine does not allow "
+                               "is 409.")
     @action(detail=True, methods=["post"], url_path="status",
             parser_classes=[DecimalJSONParser, XMLBodyParser],
             required_perms={"*": ["orders.change_workorder"]})
@@ -174,7 +179,7 @@ class WorkOrderViewSet(viewsets.ReadOnlyModelViewSet):
         else:
             data = WorkOrderStatusSerializer(data=request.data)
             data.is_valid(raise_exception=True)
-            status, reason = data.validated_data["status"], data.validated_data["reason"]
+            status, reason = data.validated_data["status"], data.validated_data.get("reason", "")
         services.work_order_status_report(work_order=work_order, status=status,
                                           actor=request.user,
                                           reason=push_reason(request, reason))
