@@ -152,7 +152,7 @@ def mes_document_read(content_type: str, body: bytes) -> tuple[list[str], str]:
 
 def _work_orders_note(work_orders, form: str) -> str:
     return "; ".join(
-        f"work order {w.number}: {w.quantity.normalize()} {w.unit} {w.part} rev {w.revision}, "
+        f"work order {w.number}: {w.quantity.normalize():f} {w.unit} {w.part} rev {w.revision}, "
         f"{len(w.operations)} operations, {sum(len(o.materials) for o in w.operations)} material "
         f"requirements (valid {form})" for w in work_orders)
 

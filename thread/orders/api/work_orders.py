@@ -152,7 +152,8 @@ class WorkOrderViewSet(viewsets.ReadOnlyModelViewSet):
 
     # The XML body is described, not declared: client generators (openapi-python-client) stop
     # at an application/xml request body, and the JSON form is the one every MES can send.
-    @extend_schema(request=WorkOrderStatusSerializer, responses={200: WorkOrderSerializer},
+    @extend_schema(request={"application/json": WorkOrderStatusSerializer},
+                   responses={200: WorkOrderSerializer},
                    description="The MES reports a work order's status as JSON. Where the "
                                "plant's format is B2MML it may instead POST a B2MML V0701 "
                                "AcknowledgeOperationsSchedule with Content-Type "
