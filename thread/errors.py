@@ -56,6 +56,14 @@ def invalid(pointer: str, code: str, detail: str) -> InvalidInput:
     return InvalidInput(detail, [ErrorItem(pointer=pointer, code=code, detail=detail)])
 
 
+def refuse(problems: list[ErrorItem]) -> None:
+    """Raise every problem of an input at once (nothing was written), or return if none."""
+    if problems:
+        raise InvalidInput(f"Nothing was written: {problems[0].pointer} {problems[0].detail}"
+                           + (f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""),
+                           problems)
+
+
 def settle(exc: BaseException) -> None:
     """Run what a failed operation asked to record once its transaction has rolled back (a note
     that must survive the rollback, set as `exc.after_rollback`) — as soon as no transaction

@@ -28,3 +28,9 @@ def audited(instance: M, actor: AbstractBaseUser | None, reason: str) -> M:
     if actor is not None and actor.is_authenticated:
         instance._history_user = actor
     return instance
+
+
+def acting_user(actor: AbstractBaseUser | None) -> AbstractBaseUser | None:
+    """The user a row names as its author (`created_by`, bulk history): a signed-in person or a
+    system's service user; None for anonymous callers and background code without one."""
+    return actor if actor is not None and actor.is_authenticated else None

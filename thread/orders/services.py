@@ -26,10 +26,10 @@ from thread.catalog.models import Part, PartRevision, PartUnitConversion, Plant,
 from thread.catalog.quantities import QuantityProblem, parse_quantity
 from thread.catalog.selectors import revisions_in_effect, unit_catalog
 from thread.catalog.units import UnitNotRecognised
-from thread.errors import ErrorItem, InvalidInput, StateConflict, invalid
+from thread.errors import ErrorItem, StateConflict, invalid, refuse
 from thread.flows.choices import SystemKind
 from thread.flows.models import ExternalSystem
-from thread.history import audited, require_reason
+from thread.history import acting_user, audited, require_reason
 
 from .choices import ProductionOrderStatus, PurchaseOrderStatus
 from .models import ProductionOrder, PurchaseOrder, PurchaseOrderLine
@@ -131,9 +131,9 @@ def purchase_orders_upsert(*, system: ExternalSystem, orders: Sequence[PurchaseO
                                           "The received quantity is 0 or more."))
             problems += _choice_problem(f"{where}/status", line.status, PurchaseOrderStatus)
             problems += refs.part_unit_problems(where, line.part, line.unit)
-    _refuse(problems)
+    refuse(problems)
 
-    user = _user(actor)
+    user = acting_user(actor)
     result = UpsertResult()
     with transaction.atomic():
         existing = {o.number: o for o in PurchaseOrder.objects.select_for_update()
@@ -205,7 +205,7 @@ def purchase_order_status_set(*, order: PurchaseOrder, status: str, actor: Abstr
                               reason: str, erp_status: str = "") -> PurchaseOrder:
     """The ERP's status change of one order (its lines keep theirs)."""
     reason = require_reason(reason)
-    _refuse(_choice_problem("/status", status, PurchaseOrderStatus)
+    refuse(_choice_problem("/status", status, PurchaseOrderStatus)
             + _text_problems(PurchaseOrder, "", erp_status=erp_status))
     with transaction.atomic():
         order = PurchaseOrder.objects.select_for_update().get(pk=order.pk)
@@ -249,9 +249,9 @@ def production_orders_upsert(*, system: ExternalSystem, orders: Sequence[Product
             problems.append(ErrorItem(f"{at}/planned_end", "before_start",
                                       "The planned end is before the planned start."))
         starts.append((start, end))
-    _refuse(problems)
+    refuse(problems)
 
-    user = _user(actor)
+    user = acting_user(actor)
     result = UpsertResult()
     with transaction.atomic():
         existing = {o.number: o for o in ProductionOrder.objects.select_for_update()
@@ -314,7 +314,7 @@ def production_order_status_set(*, order: ProductionOrder, status: str,
                                 actor: AbstractBaseUser | None, reason: str,
                                 erp_status: str = "") -> ProductionOrder:
     reason = require_reason(reason)
-    _refuse(_choice_problem("/status", status, ProductionOrderStatus)
+    refuse(_choice_problem("/status", status, ProductionOrderStatus)
             + _text_problems(ProductionOrder, "", erp_status=erp_status))
     with transaction.atomic():
         order = ProductionOrder.objects.select_for_update(of=("self",)).select_related(
@@ -498,12 +498,6 @@ def _quantity_problem(pointer: str, quantity: Decimal) -> list[ErrorItem]:
     return []
 
 
-def _refuse(problems: list[ErrorItem]) -> None:
-    if problems:
-        raise InvalidInput(f"Nothing was written: {problems[0].pointer} {problems[0].detail}"
-                           + (f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""),
-                           problems)
-
 
 def _assign(instance: M, values: dict[str, Any], names: Iterable[str]) -> bool:
     """Set the values that differ; True if any did."""
@@ -514,6 +508,3 @@ def _assign(instance: M, values: dict[str, Any], names: Iterable[str]) -> bool:
             changed = True
     return changed
 
-
-def _user(actor: AbstractBaseUser | None):
-    return actor if actor is not None and actor.is_authenticated else None

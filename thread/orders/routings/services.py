@@ -24,9 +24,9 @@ from simple_history.utils import bulk_create_with_history
 
 from thread.catalog.effectivity import plant_date
 from thread.catalog.models import Part, Plant
-from thread.errors import ErrorItem, InvalidInput, StateConflict
+from thread.errors import ErrorItem, StateConflict, refuse
 from thread.flows.models import ExternalSystem
-from thread.history import audited, require_reason
+from thread.history import acting_user, audited, require_reason
 
 from ..choices import RoutingStatus
 from ..models import Routing, RoutingOperation, RoutingVersion, WorkCenter
@@ -113,7 +113,7 @@ def work_centers_upsert(*, centers: Sequence[WorkCenterInput], actor: AbstractBa
         problems += _text_problems(at, code=(center.code, 32, True), name=(center.name, 100, True),
                                    capacity_unit=(center.capacity_unit, 20, True))
         problems += shift_starts_problems(f"{at}/shift_starts", center.shift_starts)
-    _refuse(problems)
+    refuse(problems)
     result: dict[str, list[WorkCenter]] = {"created": [], "updated": [], "unchanged": []}
     with transaction.atomic():
         existing = {(w.plant_id, w.code): w for w in WorkCenter.objects.select_for_update()
@@ -156,7 +156,7 @@ def routing_push(*, system: ExternalSystem, part: str, plant: str, effective_fro
         problems.append(ErrorItem("/plant", "unknown_plant", f"Unknown plant {plant!r}."))
     problems += _text_problems("", description=(description, 200, False))
     problems += operations_problems(operations, found_plant)
-    _refuse(problems)
+    refuse(problems)
     assert found_part is not None and found_plant is not None
     effective = effective_from or plant_date(found_plant, timezone.now())
     with transaction.atomic():
@@ -168,7 +168,7 @@ def routing_push(*, system: ExternalSystem, part: str, plant: str, effective_fro
                 operation_rows(latest) == _input_rows(operations, centers):
             return RoutingPushResult(latest, created=False)
         version = RoutingVersion(routing=routing, status=RoutingStatus.DRAFT, based_on=latest,
-                                 created_by=_user(actor), notes=f"Pushed by {system.name}")
+                                 created_by=acting_user(actor), notes=f"Pushed by {system.name}")
         audited(version, actor, reason).save()
         _write_operations(version, operations, centers, actor, reason)
         _release(version, effective_from=effective, actor=actor, reason=reason)
@@ -186,13 +186,13 @@ def routing_draft_start(*, routing: Routing, actor: AbstractBaseUser | None,
                                 [ErrorItem("/routing", "draft_exists", "A draft exists.")])
         latest = latest_released_version(routing=routing)
         draft = RoutingVersion(routing=routing, status=RoutingStatus.DRAFT, based_on=latest,
-                               created_by=_user(actor))
+                               created_by=acting_user(actor))
         audited(draft, actor, reason).save()
         if latest is not None:
             copies = [RoutingOperation(version=draft, **{
                 name: getattr(op, name) for name in (*OPERATION_FIELDS, "work_center_id")})
                 for op in latest.operations.all()]
-            bulk_create_with_history(copies, RoutingOperation, default_user=_user(actor),
+            bulk_create_with_history(copies, RoutingOperation, default_user=acting_user(actor),
                                      default_change_reason=reason)
     return draft
 
@@ -215,7 +215,7 @@ def routing_version_release(*, version: RoutingVersion, effective_from: date | N
                     f"/operations/{index}/work_center", "foreign_work_center",
                     f"Operation {op.sequence}: {op.work_center} is not a work center of "
                     f"{plant.code}."))
-        _refuse(problems)
+        refuse(problems)
         _release(version, effective_from=effective_from or plant_date(plant, timezone.now()),
                  actor=actor, reason=reason)
     return version
@@ -306,7 +306,7 @@ def _write_operations(version: RoutingVersion, operations: Sequence[OperationInp
     rows = [RoutingOperation(version=version, work_center=centers[op.work_center],
                              **{name: getattr(op, name) for name in OPERATION_FIELDS})
             for op in operations]
-    bulk_create_with_history(rows, RoutingOperation, default_user=_user(actor),
+    bulk_create_with_history(rows, RoutingOperation, default_user=acting_user(actor),
                              default_change_reason=reason)
 
 
@@ -315,7 +315,7 @@ def _release(version: RoutingVersion, *, effective_from: date, actor, reason: st
         n=Max("number"))["n"] or 0
     version.number, version.status = highest + 1, RoutingStatus.RELEASED
     version.effective_from, version.reason = effective_from, reason
-    version.released_at, version.released_by = timezone.now(), _user(actor)
+    version.released_at, version.released_by = timezone.now(), acting_user(actor)
     audited(version, actor, reason).save()
 
 
@@ -338,12 +338,3 @@ def _text_problems(at: str, **values: tuple[str, int, bool]) -> list[ErrorItem]:
     return problems
 
 
-def _refuse(problems: list[ErrorItem]) -> None:
-    if problems:
-        raise InvalidInput(f"Nothing was written: {problems[0].pointer} {problems[0].detail}"
-                           + (f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""),
-                           problems)
-
-
-def _user(actor: AbstractBaseUser | None):
-    return actor if actor is not None and actor.is_authenticated else None

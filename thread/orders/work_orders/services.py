@@ -31,7 +31,7 @@ from thread.errors import ErrorItem, StateConflict
 from thread.flows.attention import attention_raise, attention_resolve
 from thread.flows.models import AttentionItem
 from thread.flows.outbox import outbound_message_write
-from thread.history import audited, require_reason
+from thread.history import acting_user, audited, require_reason
 
 from ..choices import WORK_ORDER_MOVES, HoldReason, ProductionOrderStatus, WorkOrderStatus
 from ..models import (
@@ -191,7 +191,7 @@ def _build(order: ProductionOrder, work_order: WorkOrder | None, *,
     work_order.revision, work_order.mbom_version = order.revision, version
     work_order.rule_set_version = version.rule_set_version if version else None
     work_order.routing_version, work_order.format = routing, plant.work_order_format
-    work_order.built_at, work_order.built_by = now, _user(actor)
+    work_order.built_at, work_order.built_by = now, acting_user(actor)
     work_order.document = work_order.media_type = work_order.document_sha256 = ""
     work_order.status = WorkOrderStatus.HELD
     work_order.hold_reasons = []
@@ -336,6 +336,3 @@ def _send(work_order: WorkOrder, order: ProductionOrder, plan: Plan, now: dateti
         payload=document_payload(media_type=work_order.media_type, text=work_order.document)))
     work_order.outbound_messages.add(*messages)
 
-
-def _user(actor: AbstractBaseUser | None):
-    return actor if actor is not None and actor.is_authenticated else None
