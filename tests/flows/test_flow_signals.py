@@ -286,8 +286,9 @@ def test_flow_status_query_count_does_not_grow(waiting, system, person, count,
     tried(waiting, "FD" * (count // 2), every=timedelta(milliseconds=50))
     auditor = person("auditor")
     auditor.get(STATUS)  # warm: content types, permissions
-    # session, user, user and group permissions, the systems' figures, their newest attempts
-    with django_assert_num_queries(6):
+    # session, user, user and group permissions, the systems' figures, their newest attempts,
+    # the open attention items by kind
+    with django_assert_num_queries(7):
         assert auditor.get(STATUS).status_code == 200
 
 

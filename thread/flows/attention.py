@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from django.contrib.contenttypes.models import ContentType
 from django.db import transaction
-from django.db.models import Model, QuerySet
+from django.db.models import Count, Model, QuerySet
 from django.utils import timezone
 
 from thread.history import audited
@@ -62,3 +62,11 @@ def open_attention_items(*, limit: int | None = None) -> QuerySet[AttentionItem]
     """The open items, newest first, with their system (one query)."""
     items = AttentionItem.objects.filter(state=AttentionState.OPEN).select_related("system")
     return items[:limit] if limit else items
+
+
+def open_attention_counts(*, system: ExternalSystem | None = None) -> dict[str, int]:
+    """Open items by kind (one query), of one system's records where given."""
+    items = AttentionItem.objects.filter(state=AttentionState.OPEN)
+    if system is not None:
+        items = items.filter(system=system)
+    return dict(items.values_list("kind").annotate(n=Count("id")).order_by("kind"))

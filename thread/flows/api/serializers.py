@@ -133,4 +133,8 @@ class FlowStatusSerializer(serializers.Serializer):
     alert_pending_age_minutes = serializers.IntegerField()
     failure_window_minutes = serializers.IntegerField()
     count_cap = serializers.IntegerField(help_text="Counts by status stop after this.")
+    needs_attention = serializers.DictField(
+        child=serializers.IntegerField(),
+        help_text="Open attention items by kind (e.g. work_order_held): records held back for a "
+                  "person, listed on the flow monitor.")
     systems = SystemFlowStatusSerializer(many=True)

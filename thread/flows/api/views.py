@@ -9,6 +9,7 @@ from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
 from .. import outbox, selectors
+from ..attention import open_attention_counts
 from ..filtersets import OutboundMessageFilterSet
 from ..idempotency import idempotent
 from ..permissions import calling_system
@@ -112,7 +113,8 @@ class FlowStatusView(APIView):
     `alert` as soon as any system is in alert. People with the flows view permission see every
     system; a system's key sees its own row. Monitoring tools may use HTTP Basic with a user of
     the auditor group. A fixed number of queries, whatever the number of messages. Thread's own
-    health (for load balancers) is /healthz, not this."""
+    health (for load balancers) is /healthz, not this. `needs_attention` counts the records held
+    back for a person (a held work order…) by kind: the flow monitor lists them."""
 
     authentication_classes = [*api_settings.DEFAULT_AUTHENTICATION_CLASSES, BasicAuthentication]
     required_perms = {"GET": ["flows.view_outboundmessage"], "HEAD": ["flows.view_outboundmessage"]}
@@ -126,4 +128,5 @@ class FlowStatusView(APIView):
             "generated_at": now, "alert_pending_age_minutes": settings.THREAD_ALERT_PENDING_AGE_MINUTES,
             "failure_window_minutes": settings.THREAD_ALERT_FAILURE_WINDOW_MINUTES,
             "count_cap": selectors.COUNT_CAP,
+            "needs_attention": open_attention_counts(system=calling_system(request)),
             "systems": [_system_status(summary) for summary in summaries]}).data)
