@@ -46,3 +46,12 @@ class WorkOrderTiming(models.TextChoices):
     """When a released production order reaches the plant's MES."""
 
     ON_RELEASE = "on_release", "On release"
+    SHIFT_START = "shift_start", "At shift start (batched)"
+
+
+class LateRelease(models.TextChoices):
+    """What happens to an order released after its shift's batch has gone (shift-start
+    timing)."""
+
+    NEXT_BATCH = "next_batch", "With the next shift's batch"
+    AT_ONCE = "at_once", "At once"

@@ -14,6 +14,7 @@ from simple_history.models import HistoricalRecords
 from .choices import (
     CrossReferenceKind,
     Dimension,
+    LateRelease,
     LifecycleState,
     MakeOrBuy,
     RevisionStatus,
@@ -221,6 +222,12 @@ class Plant(models.Model):
     work_order_timing = models.CharField(
         max_length=20, choices=WorkOrderTiming.choices, default=WorkOrderTiming.ON_RELEASE,
         help_text="When a released production order's work order is sent to the MES.")
+    late_release = models.CharField(
+        max_length=20, choices=LateRelease.choices, default=LateRelease.NEXT_BATCH,
+        help_text="Shift-start timing: an order released after its shift's batch has gone.")
+    mes_takes_batches = models.BooleanField(
+        default=False, help_text="Shift-start timing: the MES takes one document with several "
+                                 "work orders (OperationsRequests); off: one message each.")
     history = HistoricalRecords()
 
     class Meta:

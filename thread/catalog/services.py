@@ -307,12 +307,14 @@ def plant_create(
 
 def plant_update(*, plant: Plant, actor: AbstractBaseUser | None, reason: str,
                  makes_new_products: bool | None = None, work_order_format: str | None = None,
-                 work_order_timing: str | None = None) -> Plant:
+                 work_order_timing: str | None = None, late_release: str | None = None,
+                 mes_takes_batches: bool | None = None) -> Plant:
     """Change what a plant makes by default (with `makes_new_products`, every newly released
     top-level product without plant part data here gets its mBOM at this plant) and how its
     MES takes work orders. A value left out stays as it is."""
     wanted = {"makes_new_products": makes_new_products, "work_order_format": work_order_format,
-              "work_order_timing": work_order_timing}
+              "work_order_timing": work_order_timing, "late_release": late_release,
+              "mes_takes_batches": mes_takes_batches}
     with transaction.atomic():
         plant = Plant.objects.select_for_update().get(pk=plant.pk)
         changed = False

@@ -42,6 +42,7 @@ class WorkOrderStatus(models.TextChoices):
     """What Thread knows of a work order at the MES (docs/work-orders.md, "Status")."""
 
     HELD = "held", "Held (not sent)"
+    SCHEDULED = "scheduled", "Scheduled (waits for its shift's batch)"
     PENDING = "pending", "Pending (in the outbox)"
     SENT = "sent", "Sent (delivered to the MES)"
     ACKNOWLEDGED = "acknowledged", "Acknowledged by the MES"
@@ -71,6 +72,7 @@ class HoldReason(models.TextChoices):
     rebuilt (docs/work-orders.md, "Held work orders")."""
 
     NO_MES = "no_mes", "The plant has no MES"
+    NO_SHIFT = "no_shift", "Shift-start timing without a shift calendar"
     NO_MBOM = "no_mbom_version", "No mBOM version"
     NO_ROUTING = "no_routing", "No released routing in effect"
     UNKNOWN_OPERATION = "unknown_operation", "mBOM operation code not in the routing"

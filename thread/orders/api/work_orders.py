@@ -135,15 +135,17 @@ class WorkOrderViewSet(viewsets.ReadOnlyModelViewSet):
     @extend_schema(responses={(200, "application/xml"): OpenApiTypes.STR,
                               (200, "application/json"): OpenApiTypes.OBJECT,
                               404: OpenApiResponse(description="No document: the work order is "
-                                                               "held.")})
+                                                               "held or waits for its shift.")})
     @action(detail=True, methods=["get"], url_path="document")
     def document(self, request, pk=None):
         """The document exactly as sent (its stored bytes and media type), never re-rendered."""
         work_order = get_object_or_404(self._visible(WorkOrder.objects.only(
             "pk", "document", "media_type", "number", "status", "mes_system_id")), pk=pk)
-        if not work_order.document or work_order.status == WorkOrderStatus.HELD:
+        if not work_order.document or work_order.status in (WorkOrderStatus.HELD,
+                                                             WorkOrderStatus.SCHEDULED):
             raise invalid("/document", "not_sent",
-                          f"{work_order} is held: it has no document sent to the MES.")
+                          f"{work_order} is {work_order.get_status_display().lower()}: no "
+                          "document was sent to the MES yet.")
         response = HttpResponse(work_order.document.encode(),
                                 content_type=f"{work_order.media_type}; charset=utf-8")
         response["Content-Disposition"] = (f'inline; filename="work-order-{work_order.number}.'

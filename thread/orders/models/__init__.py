@@ -3,8 +3,8 @@ follows, and the work orders Thread sends to the MES."""
 
 from .mirrors import QUANTITY, ProductionOrder, PurchaseOrder, PurchaseOrderLine
 from .routings import Routing, RoutingOperation, RoutingVersion, WorkCenter
-from .work_orders import WorkOrder, WorkOrderMaterial, WorkOrderOperation
+from .work_orders import ShiftBatch, WorkOrder, WorkOrderMaterial, WorkOrderOperation
 
 __all__ = ["QUANTITY", "ProductionOrder", "PurchaseOrder", "PurchaseOrderLine", "Routing",
-           "RoutingOperation", "RoutingVersion", "WorkCenter", "WorkOrder", "WorkOrderMaterial",
+           "RoutingOperation", "RoutingVersion", "ShiftBatch", "WorkCenter", "WorkOrder", "WorkOrderMaterial",
            "WorkOrderOperation"]

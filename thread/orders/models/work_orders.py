@@ -51,6 +51,12 @@ class WorkOrder(models.Model):
     document_sha256 = models.CharField(max_length=64, blank=True)
     outbound_messages = models.ManyToManyField("flows.OutboundMessage", blank=True,
                                                related_name="+")
+    ordering_key = models.CharField(max_length=200, blank=True,
+                                    help_text="The outbox key its messages travel on (later "
+                                              "changes follow the same key).")
+    shift_batch = models.ForeignKey("orders.ShiftBatch", null=True, blank=True,
+                                    on_delete=models.PROTECT, related_name="work_orders",
+                                    help_text="The shift-start batch that sent it.")
     built_at = models.DateTimeField()
     built_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
                                  on_delete=models.PROTECT, related_name="+")
@@ -142,3 +148,31 @@ class WorkOrderMaterial(models.Model):
 
     def __str__(self) -> str:
         return f"{self.quantity.normalize()} {self.part_id}"
+
+
+class ShiftBatch(models.Model):
+    """One plant's shift-start batch: created once per plant and shift (the unique key is the
+    claim, so a schedule that runs twice, or late after downtime, sends nothing twice), with the
+    work orders it sent and, where the MES takes several work orders in one document, that
+    document. A fact that never changes once written."""
+
+    plant = models.ForeignKey("catalog.Plant", on_delete=models.PROTECT,
+                              related_name="shift_batches")
+    shift_key = models.CharField(max_length=16, help_text="Plant-local date and start time.")
+    starts_at = models.DateTimeField()
+    ends_at = models.DateTimeField(help_text="The next shift's start.")
+    created_at = models.DateTimeField()
+    sent = models.PositiveIntegerField(default=0, help_text="Work orders sent.")
+    document = models.TextField(blank=True, help_text="The one document sent, where the MES "
+                                                      "takes batches.")
+
+    class Meta:
+        ordering = ["-starts_at"]
+        verbose_name = "shift batch"
+        verbose_name_plural = "shift batches"
+        constraints = [
+            models.UniqueConstraint(fields=["plant", "shift_key"], name="shift_batch_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.plant.code} shift {self.shift_key}"

@@ -14,11 +14,11 @@ from lxml import etree
 
 from connectors.b2mml.errors import B2mmlRejected
 from connectors.b2mml.safe import parse_xml
-from thread.admin_tools import ActionsOnlyAdmin
+from thread.admin_tools import ActionsOnlyAdmin, ReadOnlyAdminMixin
 from thread.errors import DomainError
 from thread.flows.models import DeliveryAttempt
 
-from ..models import WorkOrder
+from ..models import ShiftBatch, WorkOrder
 from . import selectors, services
 
 MAX_PROBLEM_MESSAGES = 10
@@ -103,3 +103,28 @@ class WorkOrderAdmin(ActionsOnlyAdmin):
                 self.message_user(request, f"Rebuilt and sent to {result.mes_system}.",
                                   messages.SUCCESS)
         return redirect(reverse("admin:orders_workorder_change", args=[work_order.pk]))
+
+
+class ShiftBatchWorkOrderInline(admin.TabularInline):
+    model = WorkOrder
+    fk_name = "shift_batch"
+    fields = ["number", "part", "quantity", "status", "sent_at"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    show_change_link = True
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(ShiftBatch)
+class ShiftBatchAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """The shift-start batches: one per plant and shift, with the work orders each sent."""
+
+    list_display = ["plant", "shift_key", "starts_at", "ends_at", "sent", "created_at"]
+    list_filter = ["plant"]
+    list_select_related = ["plant"]
+    fields = ["plant", "shift_key", "starts_at", "ends_at", "sent", "created_at"]
+    readonly_fields = fields
+    inlines = [ShiftBatchWorkOrderInline]

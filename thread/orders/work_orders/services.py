@@ -14,6 +14,7 @@ import hashlib
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
@@ -23,7 +24,7 @@ from django.utils import timezone
 from connectors.b2mml import document as b2mml
 from connectors.base import document_payload
 from thread.bom.models import MBomLine
-from thread.catalog.choices import WorkOrderFormat
+from thread.catalog.choices import LateRelease, WorkOrderFormat, WorkOrderTiming
 from thread.catalog.effectivity import plant_date
 from thread.catalog.models import Part, PartUnitConversion, PlantPart, UnitOfMeasure
 from thread.catalog.units import PartConversion, Unit, UnitMismatch, convert
@@ -37,6 +38,8 @@ from ..choices import WORK_ORDER_MOVES, HoldReason, ProductionOrderStatus, WorkO
 from ..models import (
     ProductionOrder,
     RoutingOperation,
+    ShiftBatch,
+    WorkCenter,
     WorkOrder,
     WorkOrderMaterial,
     WorkOrderOperation,
@@ -44,6 +47,7 @@ from ..models import (
 from ..routings.selectors import routing_operations, routing_version_in_effect
 from .documents import material_definitions_document, work_order_data, work_order_document
 from .plan import Hold, Line, Plan, Step, work_order_plan
+from .shifts import plant_calendar, shift_of
 
 TOPIC = "work_order"
 DEFINITIONS_TOPIC = "material_definitions"
@@ -60,6 +64,20 @@ STATUS_TIMES = {WorkOrderStatus.ACKNOWLEDGED: "acknowledged_at",
 def ordering_key(work_order: WorkOrder) -> str:
     """Per work order: its material definitions travel first on the same key."""
     return f"work-order:{work_order.plant.code}:{work_order.number}"
+
+
+def batch_gone_at_once(order: ProductionOrder) -> bool:
+    """An order released after its shift's batch has gone, at a plant that sends those at once
+    (the others wait for the next batch, which takes every scheduled order planned before it
+    ends)."""
+    plant = order.plant
+    if plant.late_release != LateRelease.AT_ONCE:
+        return False
+    shift = shift_of(plant_calendar(WorkCenter.objects.filter(plant=plant, active=True)
+                                    .values_list("shift_starts", flat=True)),
+                     ZoneInfo(plant.time_zone), order.planned_start)
+    return shift is not None and ShiftBatch.objects.filter(plant=plant,
+                                                           shift_key=shift[0].key).exists()
 
 
 def work_orders_for_released(*, orders: Iterable[ProductionOrder], actor: AbstractBaseUser | None,
@@ -168,6 +186,11 @@ def _build(order: ProductionOrder, work_order: WorkOrder | None, *,
         holds.append(Hold(HoldReason.NO_ROUTING,
                           f"No released routing of {part.number} at {plant.code} is in effect on "
                           f"{as_of}."))
+    if plant.work_order_timing == WorkOrderTiming.SHIFT_START and not plant_calendar(
+            WorkCenter.objects.filter(plant=plant, active=True).values_list("shift_starts",
+                                                                             flat=True)):
+        holds.append(Hold(HoldReason.NO_SHIFT, f"Plant {plant.code} sends at shift start, but "
+                                               "none of its work centers has a shift calendar."))
     units = {u.code: Unit(u.code, u.dimension, u.factor) for u in UnitOfMeasure.objects.all()}
     try:
         quantity = convert(order.quantity, order.unit.code, part.base_unit.code, units,
@@ -213,9 +236,17 @@ def _build(order: ProductionOrder, work_order: WorkOrder | None, *,
                         reason="; ".join(h.detail for h in holds), actor=actor,
                         admin_url=reverse("admin:orders_workorder_change", args=[work_order.pk]))
         return work_order
+    work_order.ordering_key = ordering_key(work_order)
+    if plant.work_order_timing == WorkOrderTiming.SHIFT_START and not batch_gone_at_once(order):
+        # Sent by its shift's batch (thread.orders.work_orders.batches).
+        work_order.status = WorkOrderStatus.SCHEDULED
+        audited(work_order, actor, reason).save()
+        attention_resolve(kind=ATTENTION_KIND, about=work_order, actor=actor,
+                          resolution=f"Built, scheduled for its shift: {reason}")
+        return work_order
     work_order.status = WorkOrderStatus.PENDING
     audited(work_order, actor, reason).save()
-    _send(work_order, order, plan, now)
+    _send(work_order, order, now)
     attention_resolve(kind=ATTENTION_KIND, about=work_order, actor=actor,
                       resolution=f"Built and sent: {reason}")
     return work_order
@@ -308,31 +339,41 @@ def _lineage(work_order: WorkOrder) -> dict[str, str]:
     return {k: v for k, v in lineage.items() if v}
 
 
-def _send(work_order: WorkOrder, order: ProductionOrder, plan: Plan, now: datetime) -> None:
+def _send(work_order: WorkOrder, order: ProductionOrder, now: datetime) -> None:
     """The outbox messages of a built work order, in the caller's transaction: for a B2MML MES
     first the definitions of parts it has not received yet, then the work order, on one ordering
     key so the MES never gets a work order naming a material it does not know."""
-    mes, key = work_order.mes_system, ordering_key(work_order)
-    messages = []
-    if work_order.format == WorkOrderFormat.B2MML:
-        used = {m.part for planned in plan.operations for m in planned.materials}
-        known = set(WorkOrderMaterial.objects.filter(
-            operation__work_order__mes_system=mes, operation__work_order__status__in=DELIVERED,
-            part__number__in=used).values_list("part__number", flat=True).distinct())
-        new = sorted(used - known)
-        if new:
-            parts = {p.number: p for p in Part.objects.filter(number__in=new)
-                     .select_related("base_unit")}
-            definitions = material_definitions_document(
-                [b2mml.MaterialDefinition(part=n, description=parts[n].name,
-                                          unit=parts[n].base_unit.code) for n in new],
-                bod_id=f"{work_order.number}-{work_order.build_count}-materials", created_at=now)
-            messages.append(outbound_message_write(
-                system=mes, topic=DEFINITIONS_TOPIC, about=work_order, cause=order,
-                ordering_key=key, payload=document_payload(media_type=definitions.media_type,
-                                                           text=definitions.text)))
+    messages = material_definitions_write(
+        mes=work_order.mes_system, work_orders=[work_order], about=work_order, cause=order,
+        key=work_order.ordering_key, bod_id=f"{work_order.number}-{work_order.build_count}",
+        now=now)
     messages.append(outbound_message_write(
-        system=mes, topic=TOPIC, about=work_order, cause=order, ordering_key=key,
+        system=work_order.mes_system, topic=TOPIC, about=work_order, cause=order,
+        ordering_key=work_order.ordering_key,
         payload=document_payload(media_type=work_order.media_type, text=work_order.document)))
     work_order.outbound_messages.add(*messages)
 
+
+def material_definitions_write(*, mes, work_orders: Sequence[WorkOrder], about, cause, key: str,
+                               bod_id: str, now: datetime) -> list:
+    """For a B2MML MES, a ProcessMaterialDefinition of the parts in these work orders that it
+    has not received in a delivered work order yet (nothing for a JSON MES, or when it knows
+    them all)."""
+    if work_orders[0].format != WorkOrderFormat.B2MML:
+        return []
+    used = set(WorkOrderMaterial.objects.filter(operation__work_order__in=work_orders)
+               .values_list("part__number", flat=True).distinct())
+    known = set(WorkOrderMaterial.objects.filter(
+        operation__work_order__mes_system=mes, operation__work_order__status__in=DELIVERED,
+        part__number__in=used).values_list("part__number", flat=True).distinct())
+    new = sorted(used - known)
+    if not new:
+        return []
+    parts = {p.number: p for p in Part.objects.filter(number__in=new).select_related("base_unit")}
+    definitions = material_definitions_document(
+        [b2mml.MaterialDefinition(part=n, description=parts[n].name,
+                                  unit=parts[n].base_unit.code) for n in new],
+        bod_id=f"{bod_id}-materials", created_at=now)
+    return [outbound_message_write(
+        system=mes, topic=DEFINITIONS_TOPIC, about=about, cause=cause, ordering_key=key,
+        payload=document_payload(media_type=definitions.media_type, text=definitions.text))]

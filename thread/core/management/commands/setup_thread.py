@@ -4,6 +4,7 @@ from django_q.models import Schedule
 from thread.bom.tasks import RESUME_SCHEDULE
 from thread.core.roles import setup_roles
 from thread.flows.tasks import DRAIN_SCHEDULE
+from thread.orders.tasks import SHIFT_BATCH_SCHEDULE
 
 SCHEDULES = [
     # (name, function, schedule type, minutes)
@@ -16,6 +17,8 @@ SCHEDULES = [
     ("notify flow alerts", "thread.flows.tasks.notify_flow_alerts", Schedule.MINUTES, 1, None),
     # Resumes mBOM regeneration jobs whose task was lost (docs/mbom.md).
     (RESUME_SCHEDULE, "thread.bom.tasks.resume_regenerations", Schedule.MINUTES, 1, None),
+    # Sends the work orders of plants with shift-start timing at their shift (docs/work-orders.md).
+    (SHIFT_BATCH_SCHEDULE, "thread.orders.tasks.send_shift_batches", Schedule.MINUTES, 1, None),
 ]
 
 
