@@ -35,7 +35,7 @@ from thread.history import audited
 from ..choices import WorkOrderStatus
 from ..models import ShiftBatch, WorkCenter, WorkOrder
 from .documents import SENDER
-from .services import TOPIC, material_definitions_write
+from .services import material_definitions_write, work_order_messages_write
 from .shifts import ShiftStart, plant_calendar, shift_starts
 
 BATCH_TOPIC = "work_order_batch"
@@ -93,16 +93,8 @@ def _batch_send(plant: Plant, start: ShiftStart, ends_at: datetime,
 
 def _send_each(batch: ShiftBatch, work_orders: list[WorkOrder], now: datetime) -> None:
     for work_order in work_orders:
-        messages = material_definitions_write(
-            mes=work_order.mes_system, work_orders=[work_order], about=work_order,
-            cause=work_order.production_order, key=work_order.ordering_key,
-            bod_id=f"{work_order.number}-{work_order.build_count}", now=now)
-        messages.append(outbound_message_write(
-            system=work_order.mes_system, topic=TOPIC, about=work_order,
-            cause=work_order.production_order, ordering_key=work_order.ordering_key,
-            payload=document_payload(media_type=work_order.media_type,
-                                     text=work_order.document)))
-        _mark_pending(work_order, batch, messages)
+        _mark_pending(work_order, batch, [])
+        work_order_messages_write(work_order=work_order, now=now)
 
 
 def _send_as_one(batch: ShiftBatch, work_orders: list[WorkOrder], now: datetime) -> None:

@@ -246,7 +246,7 @@ def _build(order: ProductionOrder, work_order: WorkOrder | None, *,
         return work_order
     work_order.status = WorkOrderStatus.PENDING
     audited(work_order, actor, reason).save()
-    _send(work_order, order, now)
+    work_order_messages_write(work_order=work_order, now=now)
     attention_resolve(kind=ATTENTION_KIND, about=work_order, actor=actor,
                       resolution=f"Built and sent: {reason}")
     return work_order
@@ -339,10 +339,11 @@ def _lineage(work_order: WorkOrder) -> dict[str, str]:
     return {k: v for k, v in lineage.items() if v}
 
 
-def _send(work_order: WorkOrder, order: ProductionOrder, now: datetime) -> None:
+def work_order_messages_write(*, work_order: WorkOrder, now: datetime) -> list:
     """The outbox messages of a built work order, in the caller's transaction: for a B2MML MES
     first the definitions of parts it has not received yet, then the work order, on one ordering
     key so the MES never gets a work order naming a material it does not know."""
+    order = work_order.production_order
     messages = material_definitions_write(
         mes=work_order.mes_system, work_orders=[work_order], about=work_order, cause=order,
         key=work_order.ordering_key, bod_id=f"{work_order.number}-{work_order.build_count}",
@@ -352,6 +353,7 @@ def _send(work_order: WorkOrder, order: ProductionOrder, now: datetime) -> None:
         ordering_key=work_order.ordering_key,
         payload=document_payload(media_type=work_order.media_type, text=work_order.document)))
     work_order.outbound_messages.add(*messages)
+    return messages
 
 
 def material_definitions_write(*, mes, work_orders: Sequence[WorkOrder], about, cause, key: str,
