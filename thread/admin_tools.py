@@ -3,16 +3,28 @@
 from __future__ import annotations
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.admin.helpers import ActionForm
 from django.core.exceptions import PermissionDenied
 from simple_history.admin import SimpleHistoryAdmin
 from simple_history.models import DeletedObject
 from simple_history.template_utils import HistoricalRecordContextHelper
 
+from thread.errors import DomainError
 from thread.history import audited
 
 REASON_HELP = "Why this change? Recorded in the history with your name."
+MAX_PROBLEM_MESSAGES = 50
+
+
+def report_refusal(admin_view, request, exc: DomainError) -> None:
+    """A service's refusal on an admin page: its sentence, then each problem (up to a limit)."""
+    admin_view.message_user(request, exc.detail, messages.ERROR)
+    for item in exc.errors[:MAX_PROBLEM_MESSAGES]:
+        admin_view.message_user(request, item.detail, messages.ERROR)
+    if len(exc.errors) > MAX_PROBLEM_MESSAGES:
+        admin_view.message_user(request, f"… and {len(exc.errors) - MAX_PROBLEM_MESSAGES} more.",
+                                messages.ERROR)
 
 
 class ReasonActionForm(ActionForm):

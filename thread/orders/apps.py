@@ -9,8 +9,8 @@ class OrdersConfig(AppConfig):
     def ready(self) -> None:
         from thread.flows.hooks import register_after_delivered
 
-        from .work_orders.batches import BATCH_TOPIC, batch_messages_delivered
-        from .work_orders.services import TOPIC, work_orders_mark_sent
+        from .work_orders.batches import BATCH_TOPIC
+        from .work_orders.services import TOPIC, batch_messages_delivered, work_orders_mark_sent
 
         # A work order is "sent" once the outbox has delivered its document to the MES (alone,
         # or in its shift's batch document).

@@ -15,7 +15,13 @@ from django.urls import path, reverse
 from django.utils.functional import SimpleLazyObject
 from django.utils.html import format_html
 
-from thread.admin_tools import AuditedAdmin, HistoryAdmin, ReadOnlyAdminMixin, ReadOnlyInline
+from thread.admin_tools import (
+    AuditedAdmin,
+    HistoryAdmin,
+    ReadOnlyAdminMixin,
+    ReadOnlyInline,
+    report_refusal,
+)
 from thread.bom.choices import OPEN_STATUSES, PUBLISHED_STATUSES, VersionStatus
 from thread.bom.mbom import preview as generation
 from thread.bom.mbom import selectors as mbom_selectors
@@ -25,7 +31,6 @@ from thread.bom.rules import services
 from thread.bom.rules.help import ACTION_HELP, CONDITION_FIELDS, CONDITION_HELP, CONDITION_SHAPES, PARAMS_HELP
 from thread.errors import DomainError, ErrorItem
 
-MAX_PROBLEM_MESSAGES = 50
 IMPACT_PRODUCTS_LIMIT = 100  # products checked before a publish is confirmed
 
 
@@ -35,14 +40,6 @@ def _version_link(version_id, label) -> str | None:
     url = reverse("admin:bom_mappingrulesetversion_change", args=[version_id])
     return format_html('<a href="{}">{}</a>', url, label)
 
-
-def _report(admin_view, request, exc: DomainError) -> None:
-    admin_view.message_user(request, exc.detail, messages.ERROR)
-    for item in exc.errors[:MAX_PROBLEM_MESSAGES]:
-        admin_view.message_user(request, item.detail, messages.ERROR)
-    if len(exc.errors) > MAX_PROBLEM_MESSAGES:
-        admin_view.message_user(request, f"… and {len(exc.errors) - MAX_PROBLEM_MESSAGES} more.",
-                                messages.ERROR)
 
 
 class VersionInline(ReadOnlyInline):
@@ -112,7 +109,7 @@ class MappingRuleSetAdmin(AuditedAdmin):
             draft = services.rule_set_draft_start(rule_set=rule_set, actor=request.user,
                                                   reason=request.POST.get("reason", ""))
         except DomainError as exc:
-            _report(self, request, exc)
+            report_refusal(self, request, exc)
             return redirect(reverse("admin:bom_mappingruleset_change", args=[rule_set.pk]))
         self.message_user(request, "New draft started from the current version.",
                           messages.SUCCESS)
@@ -425,7 +422,7 @@ class MappingRuleSetVersionAdmin(AuditedAdmin):
             self.message_user(request, f"No problems: all {enabled} enabled rule(s) can run at "
                                        f"{version.rule_set.plant.code}.", messages.SUCCESS)
         else:
-            _report(self, request, DomainError(
+            report_refusal(self, request, DomainError(
                 detail=f"{len(problems)} problem(s): this version cannot be published as it is.",
                 errors=[ErrorItem(p.pointer, "rule_cannot_run", str(p))
                         for p in problems]))
@@ -448,7 +445,7 @@ class MappingRuleSetVersionAdmin(AuditedAdmin):
             result = service(version=version, actor=request.user,
                              reason=request.POST.get("reason", ""))
         except DomainError as exc:
-            _report(self, request, exc)
+            report_refusal(self, request, exc)
             return self._back(version)
         self.message_user(request, success.format(number=result.number, label=str(result)),
                           messages.SUCCESS)

@@ -13,12 +13,9 @@ from rest_framework.exceptions import PermissionDenied
 from rest_framework.generics import get_object_or_404
 from rest_framework.response import Response
 
-from connectors.b2mml.errors import B2mmlInvalid, B2mmlRejected
-from connectors.b2mml.parse import Acknowledgement, parse_acknowledgement
 from thread.api.parsers import DecimalJSONParser, XMLBodyParser
 from thread.catalog.api.serializers import PartBriefSerializer, ReasonField
-from thread.catalog.choices import WorkOrderFormat
-from thread.errors import ErrorItem, InvalidInput, invalid
+from thread.errors import invalid
 from thread.flows.choices import SystemKind
 from thread.flows.idempotency import idempotent
 from thread.flows.permissions import calling_system
@@ -171,41 +168,14 @@ class WorkOrderViewSet(viewsets.ReadOnlyModelViewSet):
             raise PermissionDenied()
         work_order = self.get_object()
         if isinstance(request.data, bytes):
-            acknowledgement = _acknowledgement(work_order, request.data)
-            if not acknowledgement.accepted:
-                services.work_order_rejected_by_mes(
-                    work_order=work_order, reasons=acknowledgement.reasons, actor=request.user,
-                    reason=push_reason(request, ""))
-                return Response(self.get_serializer(
-                    self.get_queryset().get(pk=work_order.pk)).data)
-            status, reason = WorkOrderStatus.ACKNOWLEDGED, ""
-        else:
-            data = WorkOrderStatusSerializer(data=request.data)
-            data.is_valid(raise_exception=True)
-            status, reason = data.validated_data["status"], data.validated_data.get("reason", "")
+            services.work_order_acknowledge(work_order=work_order, document=request.data,
+                                            actor=request.user, reason=push_reason(request, ""))
+            return Response(self.get_serializer(self.get_queryset().get(pk=work_order.pk)).data)
+        data = WorkOrderStatusSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        status, reason = data.validated_data["status"], data.validated_data.get("reason", "")
         services.work_order_status_report(work_order=work_order, status=status,
                                           actor=request.user,
                                           reason=push_reason(request, reason))
         return Response(self.get_serializer(self.get_queryset().get(pk=work_order.pk)).data)
 
-
-def _acknowledgement(work_order: WorkOrder, body: bytes) -> Acknowledgement:
-    """An AcknowledgeOperationsSchedule naming this work order."""
-    if work_order.format != WorkOrderFormat.B2MML:
-        raise invalid("", "unsupported_format",
-                      f"Plant {work_order.plant.code} takes B2MML-JSON work orders: report the "
-                      "status as JSON.")
-    try:
-        acknowledgement = parse_acknowledgement(body)
-    except B2mmlRejected as exc:
-        raise invalid(exc.path or "", exc.code, exc.detail) from None
-    except B2mmlInvalid as exc:
-        raise InvalidInput("The acknowledgement is not valid B2MML.",
-                           [ErrorItem("", "schema_invalid", problem)
-                            for problem in exc.problems[:20]]) from None
-    if work_order.number not in acknowledgement.request_ids:
-        raise invalid("/AcknowledgeOperationsSchedule/DataArea/OperationsSchedule/OperationsRequest/ID",
-                      "other_work_order",
-                      f"The acknowledgement names {', '.join(acknowledgement.request_ids) or 'no '}"
-                      f" work order, not {work_order.number}.")
-    return acknowledgement

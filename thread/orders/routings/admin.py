@@ -14,7 +14,7 @@ from django.http import Http404, HttpResponseNotAllowed
 from django.shortcuts import redirect
 from django.urls import path, reverse
 
-from thread.admin_tools import AuditedAdmin, ReadOnlyInline
+from thread.admin_tools import AuditedAdmin, ReadOnlyInline, report_refusal
 from thread.catalog.effectivity import plant_today
 from thread.errors import DomainError
 from thread.history import audited
@@ -22,14 +22,6 @@ from thread.history import audited
 from ..models import Routing, RoutingOperation, RoutingVersion, WorkCenter
 from . import services
 from .diff import routing_diff
-
-MAX_PROBLEM_MESSAGES = 10
-
-
-def _report(admin_view, request, exc: DomainError) -> None:
-    admin_view.message_user(request, exc.detail, messages.ERROR)
-    for item in exc.errors[:MAX_PROBLEM_MESSAGES]:
-        admin_view.message_user(request, item.detail, messages.ERROR)
 
 
 class WorkCenterForm(forms.ModelForm):
@@ -82,7 +74,7 @@ class RoutingAdmin(AuditedAdmin):
                     routing=routing, actor=request.user,
                     reason=request.POST.get("reason") or "New routing draft")
             except DomainError as exc:
-                _report(self, request, exc)
+                report_refusal(self, request, exc)
                 continue
             self.message_user(request, f"Draft started for {routing}: edit its operations.",
                               messages.SUCCESS)
@@ -224,7 +216,7 @@ class RoutingVersionAdmin(AuditedAdmin):
         except ValueError:
             self.message_user(request, "The effective date is YYYY-MM-DD.", messages.ERROR)
         except DomainError as exc:
-            _report(self, request, exc)
+            report_refusal(self, request, exc)
         return redirect(reverse("admin:orders_routingversion_change", args=[version.pk]))
 
 

@@ -141,13 +141,3 @@ def _mark_pending(work_order: WorkOrder, batch: ShiftBatch, messages: list) -> N
     actor = work_order.mes_system.service_user if work_order.mes_system else None
     audited(work_order, actor, f"{REASON} {batch.shift_key}").save()
     work_order.outbound_messages.add(*messages)
-
-
-def batch_messages_delivered(*, about_ids, delivered_at: datetime) -> None:
-    """The outbox delivered a batch document: its work orders are sent (a flows delivery
-    hook)."""
-    for work_order in WorkOrder.objects.select_for_update().filter(
-            shift_batch_id__in=[int(i) for i in about_ids], status=WorkOrderStatus.PENDING):
-        work_order.status, work_order.sent_at = WorkOrderStatus.SENT, delivered_at
-        audited(work_order, work_order.mes_system.service_user if work_order.mes_system
-                else None, "Delivered to the MES").save()

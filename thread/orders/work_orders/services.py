@@ -18,17 +18,20 @@ from zoneinfo import ZoneInfo
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
+from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
 from connectors.b2mml import document as b2mml
+from connectors.b2mml.errors import B2mmlInvalid, B2mmlRejected
+from connectors.b2mml.parse import parse_acknowledgement
 from connectors.base import document_payload
 from thread.bom.models import MBomLine
 from thread.catalog.choices import LateRelease, WorkOrderFormat, WorkOrderTiming
 from thread.catalog.effectivity import plant_date
 from thread.catalog.models import Part, PartUnitConversion, PlantPart, UnitOfMeasure
 from thread.catalog.units import PartConversion, Unit, UnitMismatch, convert
-from thread.errors import ErrorItem, StateConflict
+from thread.errors import ErrorItem, InvalidInput, StateConflict, invalid
 from thread.flows.attention import attention_raise, attention_resolve
 from thread.flows.models import AttentionItem
 from thread.flows.outbox import outbound_message_write
@@ -53,6 +56,7 @@ TOPIC = "work_order"
 DEFINITIONS_TOPIC = "material_definitions"
 ATTENTION_KIND = "work_order_held"
 REJECTED_KIND = "work_order_rejected"
+ACK_REQUEST_POINTER = "/AcknowledgeOperationsSchedule/DataArea/OperationsSchedule/OperationsRequest/ID"
 # The MES has these work orders: the parts in them need no ProcessMaterialDefinition again.
 DELIVERED = (WorkOrderStatus.SENT, WorkOrderStatus.ACKNOWLEDGED, WorkOrderStatus.IN_PROGRESS,
              WorkOrderStatus.COMPLETED)
@@ -154,11 +158,53 @@ def work_order_rejected_by_mes(*, work_order: WorkOrder, reasons: Sequence[str],
 
 def work_orders_mark_sent(*, about_ids: Sequence[str], delivered_at: datetime) -> None:
     """The outbox delivered these work orders' documents (a flows delivery hook)."""
-    for work_order in WorkOrder.objects.select_for_update().filter(
-            pk__in=[int(i) for i in about_ids], status=WorkOrderStatus.PENDING):
+    _mark_sent(Q(pk__in=[int(i) for i in about_ids]), delivered_at)
+
+
+def batch_messages_delivered(*, about_ids: Sequence[str], delivered_at: datetime) -> None:
+    """The outbox delivered these shift batches' documents: their work orders are sent (a flows
+    delivery hook)."""
+    _mark_sent(Q(shift_batch_id__in=[int(i) for i in about_ids]), delivered_at)
+
+
+def _mark_sent(which: Q, delivered_at: datetime) -> None:
+    # Runs in the drainer's transaction: the MES and its service user come with the rows.
+    for work_order in (WorkOrder.objects.select_for_update(of=("self",))
+                       .select_related("mes_system__service_user")
+                       .filter(which, status=WorkOrderStatus.PENDING)):
         work_order.status, work_order.sent_at = WorkOrderStatus.SENT, delivered_at
         audited(work_order, work_order.mes_system.service_user if work_order.mes_system else None,
                 "Delivered to the MES").save()
+
+
+def work_order_acknowledge(*, work_order: WorkOrder, document: bytes,
+                           actor: AbstractBaseUser | None, reason: str) -> WorkOrder:
+    """The MES's B2MML AcknowledgeOperationsSchedule: validated against the official schema and
+    parsed safely; it must name this work order. Accepted → acknowledged; rejected → the status
+    stays and the rejection is raised for a person."""
+    reason = require_reason(reason)
+    if work_order.format != WorkOrderFormat.B2MML:
+        raise invalid("", "unsupported_format",
+                      f"Plant {work_order.plant.code} takes B2MML-JSON work orders: report the "
+                      "status as JSON.")
+    try:
+        acknowledgement = parse_acknowledgement(document)
+    except B2mmlRejected as exc:
+        raise invalid(exc.path or "", exc.code, exc.detail) from None
+    except B2mmlInvalid as exc:
+        raise InvalidInput("The acknowledgement is not valid B2MML.",
+                           [ErrorItem("", "schema_invalid", problem)
+                            for problem in exc.problems[:20]]) from None
+    if work_order.number not in acknowledgement.request_ids:
+        raise invalid(ACK_REQUEST_POINTER, "other_work_order",
+                      f"The acknowledgement names {', '.join(acknowledgement.request_ids) or 'no'}"
+                      f" work order, not {work_order.number}.")
+    if not acknowledgement.accepted:
+        work_order_rejected_by_mes(work_order=work_order, reasons=acknowledgement.reasons,
+                                   actor=actor, reason=reason)
+        return work_order
+    return work_order_status_report(work_order=work_order, status=WorkOrderStatus.ACKNOWLEDGED,
+                                    actor=actor, reason=reason)
 
 
 # --- Building --------------------------------------------------------------------------------
