@@ -16,7 +16,6 @@ from connectors.b2mml.errors import B2mmlRejected
 from connectors.b2mml.safe import parse_xml
 from thread.admin_tools import ActionsOnlyAdmin, ReadOnlyAdminMixin
 from thread.errors import DomainError
-from thread.flows.models import DeliveryAttempt
 
 from ..models import ShiftBatch, WorkOrder
 from . import selectors, services
@@ -64,14 +63,12 @@ class WorkOrderAdmin(ActionsOnlyAdmin):
         if work_order is not None:
             document = WorkOrder.objects.filter(pk=work_order.pk).values_list(
                 "document", flat=True).get()
-            messages_sent = list(work_order.outbound_messages.select_related("system")
-                                 .order_by("pk"))
+            messages_sent, attempts = selectors.work_order_delivery(work_order)
             extra.update({
                 "work_order": work_order,
                 "document": pretty_document(document, work_order.media_type),
                 "outbound": messages_sent,
-                "attempts": DeliveryAttempt.objects.filter(
-                    message_id__in=[m.pk for m in messages_sent]).order_by("started_at")[:50],
+                "attempts": attempts,
                 "may_rebuild": (work_order.status == "held"
                                 and request.user.has_perm("orders.rebuild_workorder")),
             })

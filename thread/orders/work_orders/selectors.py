@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from django.db.models import Prefetch, QuerySet
 
+from thread.flows.models import DeliveryAttempt
+
 from ..models import WorkOrder, WorkOrderMaterial, WorkOrderOperation
 
 
@@ -18,3 +20,12 @@ def work_orders_list() -> QuerySet[WorkOrder]:
             .select_related("plant", "mes_system", "part", "unit", "production_order",
                             "revision", "mbom_version", "rule_set_version", "routing_version")
             .prefetch_related(Prefetch("operations", queryset=operations)))
+
+
+def work_order_delivery(work_order: WorkOrder, *, attempts: int = 50) -> tuple[list, list]:
+    """The outbound messages a work order produced, and their delivery attempts (oldest first,
+    up to `attempts`): two queries."""
+    messages = list(work_order.outbound_messages.select_related("system").order_by("pk"))
+    tried = list(DeliveryAttempt.objects.filter(message_id__in=[m.pk for m in messages])
+                 .order_by("started_at")[:attempts])
+    return messages, tried
