@@ -14,6 +14,20 @@ from datetime import datetime
 from decimal import Decimal
 
 
+class ScheduleVerb(enum.StrEnum):
+    """The verb of an OperationsSchedule BOD Thread writes: a new work order (Process), a new
+    state of one the MES already has (Change: the whole request again, as it now stands), or
+    its withdrawal (Cancel: the request as last sent, so the MES knows exactly what goes)."""
+
+    PROCESS = "Process"
+    CHANGE = "Change"
+    CANCEL = "Cancel"
+
+    @property
+    def root(self) -> str:
+        return f"{self.value}OperationsSchedule"
+
+
 class MaterialUse(enum.StrEnum):
     """B2MML's MaterialUse values Thread writes."""
 

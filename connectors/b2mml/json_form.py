@@ -27,9 +27,9 @@ from jsonschema import Draft202012Validator
 from lxml import etree
 from referencing import Registry
 
-from .document import Envelope, WorkOrderDocument
+from .document import Envelope, ScheduleVerb, WorkOrderDocument
 from .errors import B2mmlInvalid, B2mmlRejected
-from .parse import operations_schedule_from_tree
+from .parse import ScheduleMessage, operations_schedule_from_tree
 from .validate import SCHEMA_DIR
 from .values import NS
 from .xml import operations_schedule_tree
@@ -99,9 +99,11 @@ def _document_json(root: etree._Element) -> dict[str, Any]:
 
 
 def operations_schedule_json(documents: Sequence[WorkOrderDocument], *, envelope: Envelope,
-                             schedule_id: str) -> dict[str, Any]:
-    """The ProcessOperationsSchedule of `operations_schedule_xml`, in B2MML-JSON."""
-    return _document_json(operations_schedule_tree(documents, envelope=envelope, schedule_id=schedule_id))
+                             schedule_id: str,
+                             verb: ScheduleVerb = ScheduleVerb.PROCESS) -> dict[str, Any]:
+    """The OperationsSchedule BOD of `operations_schedule_xml`, in B2MML-JSON."""
+    return _document_json(operations_schedule_tree(documents, envelope=envelope,
+                                                   schedule_id=schedule_id, verb=verb))
 
 
 def validate_json(obj: Any) -> list[str]:
@@ -137,15 +139,26 @@ def _from_json(name: str, value: Any) -> etree._Element:
     return element
 
 
-def parse_operations_schedule_json(obj: Any) -> list[WorkOrderDocument]:
-    """The work orders of a B2MML-JSON ProcessOperationsSchedule (the inverse of
+def parse_schedule_message_json(obj: Any) -> ScheduleMessage:
+    """A B2MML-JSON Process-, Change- or CancelOperationsSchedule (the inverse of
     operations_schedule_json): validated against AllSchemas.json first (B2mmlInvalid), then read
     like the XML (B2mmlRejected for what the JSON schema lets through but Thread cannot read)."""
     problems = validate_json(obj)
     if problems:
         raise B2mmlInvalid(problems)
-    if "ProcessOperationsSchedule" not in obj:
-        found = ", ".join(key for key in obj if not key.startswith("@")) or "nothing"
-        raise B2mmlRejected("unexpected_root", f"expected ProcessOperationsSchedule, got {found}")
-    return operations_schedule_from_tree(_from_json("ProcessOperationsSchedule",
-                                                    obj["ProcessOperationsSchedule"]))
+    for verb in ScheduleVerb:
+        if verb.root in obj:
+            return ScheduleMessage(verb, operations_schedule_from_tree(
+                _from_json(verb.root, obj[verb.root])))
+    found = ", ".join(key for key in obj if not key.startswith("@")) or "nothing"
+    expected = ", ".join(verb.root for verb in ScheduleVerb)
+    raise B2mmlRejected("unexpected_root", f"expected one of {expected}, got {found}")
+
+
+def parse_operations_schedule_json(obj: Any) -> list[WorkOrderDocument]:
+    """The work orders of a B2MML-JSON ProcessOperationsSchedule (anything else is refused)."""
+    message = parse_schedule_message_json(obj)
+    if message.verb != ScheduleVerb.PROCESS:
+        raise B2mmlRejected("unexpected_root", f"expected ProcessOperationsSchedule, got "
+                                               f"{message.verb.root}")
+    return message.work_orders

@@ -17,7 +17,7 @@ from typing import TypeVar
 
 from lxml import etree
 
-from .document import Envelope, Material, MaterialUse, Operation, WorkOrderDocument
+from .document import Envelope, Material, MaterialUse, Operation, ScheduleVerb, WorkOrderDocument
 from .errors import B2mmlInvalid, B2mmlRejected
 from .safe import parse_xml
 from .validate import element_path, tree_problems
@@ -205,6 +205,26 @@ def operations_schedule_from_tree(root: etree._Element) -> list[WorkOrderDocumen
     data_area = _one(root, "DataArea")
     return [_work_order(request) for schedule in _all(data_area, "OperationsSchedule")
             for request in _all(schedule, "OperationsRequest")]
+
+
+@dataclass(frozen=True)
+class ScheduleMessage:
+    """An OperationsSchedule BOD read back: its verb and its work orders in document order."""
+
+    verb: ScheduleVerb
+    work_orders: list[WorkOrderDocument]
+
+
+def parse_schedule_message(document: bytes) -> ScheduleMessage:
+    """A Process-, Change- or CancelOperationsSchedule (what an MES receives from Thread)."""
+    root = parse_xml(document)
+    verbs = {_q(verb.root): verb for verb in ScheduleVerb}
+    if root.tag not in verbs:
+        expected = ", ".join(verb.root for verb in ScheduleVerb)
+        raise B2mmlRejected("unexpected_root", f"expected one of {expected}, got "
+                            f"{etree.QName(root).localname}", element_path(root))
+    verb = verbs[root.tag]
+    return ScheduleMessage(verb, operations_schedule_from_tree(_checked_root(document, verb.root)))
 
 
 def parse_operations_schedule(document: bytes) -> list[WorkOrderDocument]:

@@ -1,4 +1,5 @@
-"""Work orders as B2MML V0701 XML: the ProcessOperationsSchedule an MES takes, the
+"""Work orders as B2MML V0701 XML: the ProcessOperationsSchedule an MES takes (and the Change- and
+CancelOperationsSchedule that follow it when the ERP changes or cancels the order), the
 ProcessMaterialDefinition for parts it has not seen yet, and the AcknowledgeOperationsSchedule it
 answers with (the sandbox MES and the tests write those). Every document validates against the
 vendored official schema (`validate.py`); `parse.py` reads them back.
@@ -67,9 +68,23 @@ from datetime import datetime
 
 from lxml import etree
 
-from .document import Envelope, Material, MaterialDefinition, MaterialUse, Operation, WorkOrderDocument
+from .document import (
+    Envelope,
+    Material,
+    MaterialDefinition,
+    MaterialUse,
+    Operation,
+    ScheduleVerb,
+    WorkOrderDocument,
+)
 from .errors import B2mmlError, B2mmlInvalid, B2mmlRejected
-from .parse import Acknowledgement, parse_acknowledgement, parse_envelope, parse_operations_schedule
+from .parse import (
+    Acknowledgement,
+    parse_acknowledgement,
+    parse_envelope,
+    parse_operations_schedule,
+    parse_schedule_message,
+)
 from .safe import parse_xml
 from .validate import require_valid, validate_xml
 from .values import (
@@ -100,7 +115,7 @@ from .values import (
 __all__ = ["AckAction", "Acknowledgement", "B2mmlError", "B2mmlInvalid", "B2mmlRejected",
            "acknowledgement_xml", "material_definitions_xml", "operations_schedule_tree",
            "operations_schedule_xml", "parse_acknowledgement", "parse_envelope", "parse_operations_schedule",
-           "parse_xml", "require_valid", "validate_xml"]
+           "parse_schedule_message", "parse_xml", "require_valid", "validate_xml"]
 
 
 class AckAction(enum.StrEnum):
@@ -232,12 +247,16 @@ def _request(schedule: etree._Element, document: WorkOrderDocument) -> None:
 
 
 def operations_schedule_tree(documents: Sequence[WorkOrderDocument], *, envelope: Envelope,
-                             schedule_id: str) -> etree._Element:
-    """The ProcessOperationsSchedule as an lxml tree (the JSON form is made from the same tree, so
-    the two forms cannot drift apart)."""
+                             schedule_id: str,
+                             verb: ScheduleVerb = ScheduleVerb.PROCESS) -> etree._Element:
+    """The Process-, Change- or CancelOperationsSchedule as an lxml tree (the JSON form is made
+    from the same tree, so the two forms cannot drift apart). The three differ only in the root
+    and the DataArea's verb: B2MML's Change carries the request as it now stands, its Cancel the
+    request being withdrawn."""
     if not documents:
         raise ValueError("an operations schedule needs at least one work order")
-    root, data_area, _ = _bod("ProcessOperationsSchedule", "Process", envelope)
+    verb = ScheduleVerb(verb)
+    root, data_area, _ = _bod(verb.root, verb.value, envelope)
     schedule = _add(data_area, "OperationsSchedule")
     _add(schedule, "ID", schedule_id)
     for document in documents:
@@ -246,11 +265,12 @@ def operations_schedule_tree(documents: Sequence[WorkOrderDocument], *, envelope
 
 
 def operations_schedule_xml(documents: Sequence[WorkOrderDocument], *, envelope: Envelope,
-                            schedule_id: str) -> bytes:
-    """A ProcessOperationsSchedule BOD with one OperationsRequest per work order (mapping in the
-    module docstring). Raises ValueError for data B2MML cannot carry (no operations, a naive time,
-    a negative duration, a non-finite decimal, characters XML cannot hold)."""
-    root = operations_schedule_tree(documents, envelope=envelope, schedule_id=schedule_id)
+                            schedule_id: str, verb: ScheduleVerb = ScheduleVerb.PROCESS) -> bytes:
+    """A Process- (default), Change- or CancelOperationsSchedule BOD with one OperationsRequest
+    per work order (mapping in the module docstring). Raises ValueError for data B2MML cannot
+    carry (no operations, a naive time, a negative duration, a non-finite decimal, characters XML
+    cannot hold)."""
+    root = operations_schedule_tree(documents, envelope=envelope, schedule_id=schedule_id, verb=verb)
     return etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
 
 

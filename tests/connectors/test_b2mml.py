@@ -12,9 +12,21 @@ from hypothesis import HealthCheck, given, settings
 from lxml import etree
 
 from connectors.b2mml import validate
-from connectors.b2mml.document import Material, MaterialUse
+from connectors.b2mml.document import Material, MaterialUse, ScheduleVerb
 from connectors.b2mml.errors import B2mmlInvalid, B2mmlRejected
-from connectors.b2mml.parse import parse_acknowledgement, parse_envelope, parse_operations_schedule
+from connectors.b2mml.json_form import (
+    operations_schedule_json,
+    parse_operations_schedule_json,
+    parse_schedule_message_json,
+    validate_json,
+)
+from connectors.b2mml.parse import (
+    ScheduleMessage,
+    parse_acknowledgement,
+    parse_envelope,
+    parse_operations_schedule,
+    parse_schedule_message,
+)
 from connectors.b2mml.xml import (
     AckAction,
     acknowledgement_xml,
@@ -267,3 +279,34 @@ def test_a_big_order_is_valid_and_reads_back():
     document = render(order)
     assert validate_xml(document) == []
     assert parse_operations_schedule(document) == [order]
+
+
+@pytest.mark.parametrize("verb", list(ScheduleVerb))
+def test_change_and_cancel_are_valid_and_read_back_with_their_verb(verb):
+    """An MES gets a changed work order as ChangeOperationsSchedule and a withdrawn one as
+    CancelOperationsSchedule: both valid against the official schema and read back exactly,
+    in XML and in B2MML-JSON."""
+    documents = [work_order("WO-1"), work_order("WO-2", steps=1)]
+    raw = operations_schedule_xml(documents, envelope=ENVELOPE, schedule_id="S-1", verb=verb)
+    assert validate.validate_xml(raw) == []
+    assert etree.QName(etree.fromstring(raw)).localname == f"{verb}OperationsSchedule"
+    assert len(etree.fromstring(raw).xpath(f"//b:DataArea/b:{verb}", namespaces=NS)) == 1
+    assert parse_schedule_message(raw) == ScheduleMessage(verb, documents)
+    as_json = operations_schedule_json(documents, envelope=ENVELOPE, schedule_id="S-1", verb=verb)
+    assert validate_json(as_json) == []
+    assert parse_schedule_message_json(as_json) == ScheduleMessage(verb, documents)
+
+
+def test_a_process_reader_refuses_a_change_or_cancel():
+    """The readers of new work orders (the shift batch re-reads the documents it built) never
+    take a change or a cancellation for one."""
+    change = operations_schedule_xml([work_order()], envelope=ENVELOPE, schedule_id="S-1",
+                                     verb=ScheduleVerb.CHANGE)
+    with pytest.raises(B2mmlRejected, match="expected ProcessOperationsSchedule"):
+        parse_operations_schedule(change)
+    cancel = operations_schedule_json([work_order()], envelope=ENVELOPE, schedule_id="S-1",
+                                      verb=ScheduleVerb.CANCEL)
+    with pytest.raises(B2mmlRejected, match="expected ProcessOperationsSchedule"):
+        parse_operations_schedule_json(cancel)
+    with pytest.raises(B2mmlRejected, match="expected one of"):
+        parse_schedule_message(ack("4711"))

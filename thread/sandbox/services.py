@@ -27,8 +27,9 @@ from django.utils import timezone
 from lxml import etree
 
 from connectors.b2mml.errors import B2mmlError
-from connectors.b2mml.json_form import parse_operations_schedule_json, validate_json
-from connectors.b2mml.parse import parse_operations_schedule
+from connectors.b2mml.document import ScheduleVerb
+from connectors.b2mml.json_form import parse_schedule_message_json, validate_json
+from connectors.b2mml.parse import ScheduleMessage, parse_schedule_message
 from connectors.b2mml.safe import parse_xml
 from connectors.b2mml.validate import validate_xml
 from thread.errors import invalid
@@ -39,6 +40,7 @@ from .models import SandboxPeer, SandboxRequest
 # Headers whose values are credentials: recorded as present, never with their value.
 REDACTED_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie", "x-api-key"})
 MAX_RECORDED_BODY_CHARS = 100_000
+SCHEDULE_ROOTS = frozenset(verb.root for verb in ScheduleVerb)
 
 
 @dataclass(frozen=True)
@@ -136,25 +138,27 @@ def mes_document_read(content_type: str, body: bytes) -> tuple[list[str], str]:
             if problems:
                 return problems, ""
             root = parse_xml(body)
-            if etree.QName(root).localname != "ProcessOperationsSchedule":
+            if etree.QName(root).localname not in SCHEDULE_ROOTS:
                 return [], f"valid B2MML {etree.QName(root).localname}"
-            return [], _work_orders_note(parse_operations_schedule(body), "B2MML V0701")
+            return [], _work_orders_note(parse_schedule_message(body), "B2MML V0701")
         data = json.loads(body or b"null")
-        if isinstance(data, dict) and "ProcessOperationsSchedule" in data:
+        if isinstance(data, dict) and SCHEDULE_ROOTS.intersection(data):
             problems = validate_json(data)
             if problems:
                 return problems, ""
-            return [], _work_orders_note(parse_operations_schedule_json(data), "B2MML-JSON")
+            return [], _work_orders_note(parse_schedule_message_json(data), "B2MML-JSON")
     except (B2mmlError, ValueError) as exc:
         return [str(exc)], ""
     return [], ""
 
 
-def _work_orders_note(work_orders, form: str) -> str:
+def _work_orders_note(message: ScheduleMessage, form: str) -> str:
+    what = {ScheduleVerb.PROCESS: "work order", ScheduleVerb.CHANGE: "CHANGE of work order",
+            ScheduleVerb.CANCEL: "CANCEL of work order"}[message.verb]
     return "; ".join(
-        f"work order {w.number}: {w.quantity.normalize():f} {w.unit} {w.part} rev {w.revision}, "
+        f"{what} {w.number}: {w.quantity.normalize():f} {w.unit} {w.part} rev {w.revision}, "
         f"{len(w.operations)} operations, {sum(len(o.materials) for o in w.operations)} material "
-        f"requirements (valid {form})" for w in work_orders)
+        f"requirements (valid {form})" for w in message.work_orders)
 
 
 def sandbox_peer_switch(*, peer: str, fault: str, actor: AbstractBaseUser | None,
