@@ -26,8 +26,8 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from lxml import etree
 
-from connectors.b2mml.errors import B2mmlError
 from connectors.b2mml.document import ScheduleVerb
+from connectors.b2mml.errors import B2mmlError
 from connectors.b2mml.json_form import parse_schedule_message_json, validate_json
 from connectors.b2mml.parse import ScheduleMessage, parse_schedule_message
 from connectors.b2mml.safe import parse_xml
