@@ -107,7 +107,10 @@ def test_one_document_with_several_requests_where_the_mes_takes_batches(shop_flo
     assert [r.number for r in parse_operations_schedule(document)] == ["1000001", "1000002"]
     assert etree.fromstring(document).tag.endswith("ProcessOperationsSchedule")
     assert {w.document.encode() for w in WorkOrder.objects.all()} == {document}
-    # What the drainer does on delivery: the hooks registered for the batch's topic.
+    # What the drainer does on delivery: the hooks registered for the batch's topic, run
+    # while the batch message is leased, after the definitions ahead of it were delivered.
+    mes_messages(shop_floor).filter(topic="material_definitions").update(status="delivered")
+    mes_messages(shop_floor).filter(pk=batch_message.pk).update(status="sending")
     run_after_delivered([batch_message], utc(2027, 1, 20, 5, 2))
     assert set(WorkOrder.objects.values_list("status", flat=True)) == {"sent"}
 

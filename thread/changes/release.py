@@ -8,7 +8,8 @@ After the new revisions are released (`services.change_order_release`):
    effectivity — held back (`not_before`) until the first effective day begins at the plant
    when the ERP cannot hold future effectivity (neither Odoo nor ERPNext can);
 2. every open order the change hits gets an impact flag, and open production orders resolve
-   again (revision and mBOM version by their planned start).
+   again (revision and mBOM version by their planned start); their work orders that no longer
+   match are held for an analyst (the orders app's superseded guard).
 Anything that fails here fails the release as a whole.
 """
 
@@ -29,7 +30,9 @@ from thread.catalog.models import Part, PartRevision, Plant, PlantPart
 from thread.catalog.selectors import revision_in_effect
 from thread.orders.models import ProductionOrder
 from thread.orders.services import production_orders_resolve
+from thread.orders.work_orders.guard import work_orders_hold_superseded
 
+from .choices import Disposition
 from .flags import impact_flags_raise
 from .impact import change_order_impact
 from .models import AffectedItem, ChangeOrder
@@ -37,6 +40,9 @@ from .models import AffectedItem, ChangeOrder
 # An ERP system's connector option saying it can hold a BOM that becomes valid on a future
 # date; without it, release messages wait in the outbox for the first effective day.
 HOLDS_FUTURE_EFFECTIVITY = "holds_future_effectivity"
+# An open-orders disposition that forbids building the old revision: a work order it supersedes
+# can only be re-resolved (docs/work-orders.md, "The superseded guard").
+RESOLVED_FORBIDDEN = (Disposition.REWORK, Disposition.SCRAP, Disposition.RETURN_TO_VENDOR)
 
 
 @dataclass(frozen=True)
@@ -121,9 +127,14 @@ def propagate_release(*, change_order: ChangeOrder, items: list[AffectedItem],
         messages += len(result.messages)
     impact = change_order_impact(change_order=change_order)
     flags = impact_flags_raise(change_order=change_order, impact=impact, actor=actor, reason=why)
-    resolved = production_orders_resolve(
-        orders=ProductionOrder.objects.filter(
-            pk__in=[hit.order_id for hit in impact.production_order_hits()]),
+    hit_orders = ProductionOrder.objects.filter(
+        pk__in=[hit.order_id for hit in impact.production_order_hits()])
+    resolved = production_orders_resolve(orders=hit_orders, actor=actor, reason=why)
+    held = work_orders_hold_superseded(
+        orders=hit_orders, change_order=change_order.number,
+        as_resolved_allowed=not any(item.open_orders_disposition in RESOLVED_FORBIDDEN
+                                    for item in items),
         actor=actor, reason=why)
     return {"mboms": generated, "messages": messages, "flags": len(flags),
-            "production_orders_resolved": [order.number for order in resolved]}
+            "production_orders_resolved": [order.number for order in resolved],
+            "work_orders_held": [work_order.number for work_order in held]}

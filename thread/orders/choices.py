@@ -79,3 +79,20 @@ class HoldReason(models.TextChoices):
     FOREIGN_WORK_CENTER = "foreign_work_center", "Work center of another plant"
     UNCONVERTIBLE_UNIT = "unit_not_convertible", "Quantity cannot be converted"
     SCHEMA_INVALID = "schema_invalid", "Document fails schema validation"
+    SUPERSEDED = "superseded", "Revision or mBOM version superseded"
+
+
+class WorkOrderDecision(models.TextChoices):
+    """What waits for a person before Thread tells the MES anything more about a work order
+    (docs/work-orders.md, "Changes after sending" and "The superseded guard")."""
+
+    NONE = "", "Nothing"
+    SUPERSEDED = "superseded", "Superseded: send as resolved, or re-resolve"
+    ERP_CHANGE = "erp_change", "ERP change after the MES started: send it, or keep"
+    ERP_CANCEL = "erp_cancel", "ERP cancellation after the MES started: send it, or keep"
+
+
+# The MES has begun (or finished) the work: the ERP's changes wait for a person.
+STARTED = (WorkOrderStatus.IN_PROGRESS, WorkOrderStatus.COMPLETED)
+# The MES has the work order (or is about to): a change or a cancellation is a message.
+AT_THE_MES = (WorkOrderStatus.PENDING, WorkOrderStatus.SENT, WorkOrderStatus.ACKNOWLEDGED)

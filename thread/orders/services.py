@@ -33,6 +33,7 @@ from thread.history import acting_user, audited, require_reason
 
 from .choices import ProductionOrderStatus, PurchaseOrderStatus
 from .models import ProductionOrder, PurchaseOrder, PurchaseOrderLine
+from .work_orders.follow import order_snapshot, work_orders_follow_order
 from .work_orders.services import work_orders_for_released
 
 M = TypeVar("M", bound=models.Model)
@@ -260,6 +261,7 @@ def production_orders_upsert(*, system: ExternalSystem, orders: Sequence[Product
         edited: set[int] = set()
         released_before = {o.number for o in existing.values()
                            if o.status == ProductionOrderStatus.RELEASED}
+        snapshots = {o.number: order_snapshot(o) for o in existing.values()}
         for given, (start, end) in zip(orders, starts, strict=True):
             order = existing.get(given.number) or ProductionOrder(system=system,
                                                                   number=given.number)
@@ -291,6 +293,10 @@ def production_orders_upsert(*, system: ExternalSystem, orders: Sequence[Product
         work_orders_for_released(
             orders=[o for o in pending if o.status == ProductionOrderStatus.RELEASED
                     and o.number not in released_before], actor=actor, reason=reason)
+        for order in result.updated:
+            # What the MES already has follows the ERP's change (a change, or a cancellation).
+            work_orders_follow_order(order=order, before=snapshots[order.number], actor=actor,
+                                     reason=reason)
     return result
 
 
@@ -321,10 +327,13 @@ def production_order_status_set(*, order: ProductionOrder, status: str,
             "plant__mes_system").get(pk=order.pk)
         released = (status == ProductionOrderStatus.RELEASED
                     and order.status != ProductionOrderStatus.RELEASED)
+        before, was = order_snapshot(order), order.status
         if _assign(order, {"status": status, "erp_status": erp_status}, ("status", "erp_status")):
             audited(order, actor, reason).save()
         if released:
             work_orders_for_released(orders=[order], actor=actor, reason=reason)
+        elif status == ProductionOrderStatus.CANCELLED != was:
+            work_orders_follow_order(order=order, before=before, actor=actor, reason=reason)
     return order
 
 

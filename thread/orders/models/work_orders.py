@@ -14,7 +14,7 @@ from simple_history.models import HistoricalRecords
 
 from thread.catalog.choices import WorkOrderFormat
 
-from ..choices import WorkOrderStatus
+from ..choices import WorkOrderDecision, WorkOrderStatus
 from .mirrors import QUANTITY
 from .routings import MINUTES
 
@@ -46,7 +46,20 @@ class WorkOrder(models.Model):
     status = models.CharField(max_length=20, choices=WorkOrderStatus.choices, db_index=True)
     hold_reasons = models.JSONField(default=list, blank=True,
                                     help_text='Why it is held: [{"code", "detail"}, …].')
-    document = models.TextField(blank=True, help_text="The document exactly as sent.")
+    planned_start = models.DateTimeField(null=True, blank=True,
+                                         help_text="As the MES was told (the order's, when "
+                                                   "built).")
+    planned_end = models.DateTimeField(null=True, blank=True)
+    awaiting_decision = models.CharField(
+        max_length=20, choices=WorkOrderDecision.choices, blank=True, default="",
+        help_text="What waits for a person before the MES is told more.")
+    decision_context = models.JSONField(
+        default=dict, blank=True, help_text='What the decision is about: {"detail", '
+                                            '"change_order", "as_resolved_allowed", …}.')
+    changes_sent = models.PositiveIntegerField(
+        default=0, help_text="Changes written to the MES after the original.")
+    document = models.TextField(blank=True, help_text="The last document written for the MES, "
+                                                      "exactly as sent.")
     media_type = models.CharField(max_length=100, blank=True)
     document_sha256 = models.CharField(max_length=64, blank=True)
     outbound_messages = models.ManyToManyField("flows.OutboundMessage", blank=True,
@@ -74,7 +87,9 @@ class WorkOrder(models.Model):
     class Meta:
         ordering = ["-id"]
         verbose_name = "work order"
-        permissions = [("rebuild_workorder", "Can rebuild a held work order")]
+        permissions = [("rebuild_workorder", "Can rebuild a held work order"),
+                       ("decide_workorder", "Can decide on a superseded work order or a held "
+                                            "ERP change")]
         constraints = [
             models.UniqueConstraint(fields=["production_order", "mes_system"],
                                     name="work_order_per_order_and_mes"),

@@ -35,6 +35,7 @@ from thread.history import audited
 from ..choices import WorkOrderStatus
 from ..models import ShiftBatch, WorkCenter, WorkOrder
 from .documents import SENDER
+from .guard import hold_superseded, superseded_detail
 from .services import material_definitions_write, work_order_messages_write
 from .shifts import ShiftStart, plant_calendar, shift_starts
 
@@ -73,12 +74,13 @@ def _batch_send(plant: Plant, start: ShiftStart, ends_at: datetime,
         with transaction.atomic():
             batch = ShiftBatch.objects.create(plant=plant, shift_key=start.key,
                                               starts_at=start.at, ends_at=ends_at, created_at=now)
-            work_orders = list(
+            work_orders = _not_superseded(list(
                 WorkOrder.objects.select_for_update(of=("self",))
                 .filter(plant=plant, status=WorkOrderStatus.SCHEDULED,
                         production_order__planned_start__lt=ends_at)
-                .select_related("production_order", "mes_system", "plant")
-                .order_by("production_order__planned_start", "pk"))
+                .select_related("production_order__revision", "mes_system", "plant", "part",
+                                "revision", "mbom_version")
+                .order_by("production_order__planned_start", "pk")))
             if work_orders:
                 if plant.mes_takes_batches:
                     _send_as_one(batch, work_orders, now)
@@ -89,6 +91,22 @@ def _batch_send(plant: Plant, start: ShiftStart, ends_at: datetime,
     except IntegrityError:
         return None  # another run claimed this shift first
     return batch
+
+
+def _not_superseded(work_orders: list[WorkOrder]) -> list[WorkOrder]:
+    """The superseded guard at the last moment: a work order whose order now resolves to
+    another revision or mBOM version, or whose mBOM version is no longer current, stays held for
+    the analyst (guard.py) instead of going out with the batch."""
+    sendable = []
+    for work_order in work_orders:
+        detail = superseded_detail(work_order)
+        if detail:
+            actor = work_order.mes_system.service_user if work_order.mes_system else None
+            hold_superseded(work_order, detail, context={}, actor=actor,
+                            reason=f"{REASON}: held as superseded")
+        else:
+            sendable.append(work_order)
+    return sendable
 
 
 def _send_each(batch: ShiftBatch, work_orders: list[WorkOrder], now: datetime) -> None:

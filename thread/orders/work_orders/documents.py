@@ -11,7 +11,12 @@ from datetime import datetime
 from decimal import Decimal
 
 from connectors.b2mml import document as b2mml
-from connectors.b2mml.json_form import operations_schedule_json, validate_json
+from connectors.b2mml.json_form import (
+    operations_schedule_json,
+    parse_schedule_message_json,
+    validate_json,
+)
+from connectors.b2mml.parse import parse_schedule_message
 from connectors.b2mml.validate import validate_xml
 from connectors.b2mml.xml import material_definitions_xml, operations_schedule_xml
 from thread.catalog.choices import WorkOrderFormat
@@ -61,22 +66,26 @@ class RenderedDocument:
 
 
 def work_order_document(work_order: b2mml.WorkOrderDocument, *, fmt: str, bod_id: str,
-                        created_at: datetime) -> RenderedDocument:
+                        created_at: datetime,
+                        verb: b2mml.ScheduleVerb = b2mml.ScheduleVerb.PROCESS) -> RenderedDocument:
+    """The work order as a Process- (new), Change- or CancelOperationsSchedule."""
     envelope = b2mml.Envelope(sender=SENDER, bod_id=bod_id, created_at=created_at)
     try:
-        return _rendered(work_order, fmt, envelope, bod_id)
+        return _rendered(work_order, fmt, envelope, bod_id, verb)
     except ValueError as error:  # data B2MML cannot carry (a character XML cannot hold…)
         return RenderedDocument("", MEDIA_TYPES[fmt], (f"cannot be written: {error}",))
 
 
 def _rendered(work_order: b2mml.WorkOrderDocument, fmt: str, envelope: b2mml.Envelope,
-              bod_id: str) -> RenderedDocument:
+              bod_id: str, verb: b2mml.ScheduleVerb) -> RenderedDocument:
     if fmt == WorkOrderFormat.JSON:
-        data = operations_schedule_json([work_order], envelope=envelope, schedule_id=bod_id)
+        data = operations_schedule_json([work_order], envelope=envelope, schedule_id=bod_id,
+                                        verb=verb)
         problems = validate_json(data)
         text = json.dumps(data, ensure_ascii=False, indent=1)
     else:
-        raw = operations_schedule_xml([work_order], envelope=envelope, schedule_id=bod_id)
+        raw = operations_schedule_xml([work_order], envelope=envelope, schedule_id=bod_id,
+                                      verb=verb)
         problems = validate_xml(raw)
         text = raw.decode()
     return RenderedDocument(text, MEDIA_TYPES[fmt], tuple(problems[:MAX_PROBLEMS_KEPT]))
@@ -89,3 +98,19 @@ def material_definitions_document(definitions: Sequence[b2mml.MaterialDefinition
     raw = material_definitions_xml(definitions, envelope=b2mml.Envelope(
         sender=SENDER, bod_id=bod_id, created_at=created_at))
     return RenderedDocument(raw.decode(), XML_MEDIA_TYPE, tuple(validate_xml(raw)[:MAX_PROBLEMS_KEPT]))
+
+
+def cancellation_document(sent: str, *, fmt: str, number: str, bod_id: str,
+                          created_at: datetime) -> RenderedDocument:
+    """The CancelOperationsSchedule of work order `number` as the MES last received it: its
+    request read back from the document sent (alone or in a shift batch), with the Cancel verb."""
+    if fmt == WorkOrderFormat.JSON:
+        requests = parse_schedule_message_json(json.loads(sent)).work_orders
+    else:
+        requests = parse_schedule_message(sent.encode()).work_orders
+    request = next(r for r in requests if r.number == number)
+    rendered = work_order_document(request, fmt=fmt, bod_id=bod_id, created_at=created_at,
+                                   verb=b2mml.ScheduleVerb.CANCEL)
+    if rendered.problems:  # read back from a valid document: cannot happen unless a bug
+        raise ValueError(f"cancellation of {number} is not valid: {rendered.problems[0]}")
+    return rendered

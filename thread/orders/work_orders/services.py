@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 from django.urls import reverse
 from django.utils import timezone
 
@@ -26,21 +27,29 @@ from connectors.b2mml import document as b2mml
 from connectors.b2mml.errors import B2mmlInvalid, B2mmlRejected
 from connectors.b2mml.parse import parse_acknowledgement
 from connectors.base import document_payload
-from thread.bom.models import MBomLine
+from thread.bom.models import MBomLine, MBomVersion
 from thread.catalog.choices import LateRelease, WorkOrderFormat, WorkOrderTiming
 from thread.catalog.effectivity import plant_date
 from thread.catalog.models import Part, PartUnitConversion, PlantPart, UnitOfMeasure
 from thread.catalog.units import PartConversion, Unit, UnitMismatch, convert
 from thread.errors import ErrorItem, InvalidInput, StateConflict, invalid
 from thread.flows.attention import attention_raise, attention_resolve
+from thread.flows.choices import OUTBOUND_WAITING
 from thread.flows.models import AttentionItem
 from thread.flows.outbox import outbound_message_write
 from thread.history import acting_user, audited, require_reason
 
-from ..choices import WORK_ORDER_MOVES, HoldReason, ProductionOrderStatus, WorkOrderStatus
+from ..choices import (
+    WORK_ORDER_MOVES,
+    HoldReason,
+    ProductionOrderStatus,
+    WorkOrderDecision,
+    WorkOrderStatus,
+)
 from ..models import (
     ProductionOrder,
     RoutingOperation,
+    RoutingVersion,
     ShiftBatch,
     WorkCenter,
     WorkOrder,
@@ -53,6 +62,8 @@ from .plan import Hold, Line, Plan, Step, work_order_plan
 from .shifts import plant_calendar, shift_of
 
 TOPIC = "work_order"
+CHANGE_TOPIC = "work_order_change"  # its own topics: a change never supersedes the original
+CANCEL_TOPIC = "work_order_cancel"
 DEFINITIONS_TOPIC = "material_definitions"
 ATTENTION_KIND = "work_order_held"
 REJECTED_KIND = "work_order_rejected"
@@ -168,10 +179,14 @@ def batch_messages_delivered(*, about_ids: Sequence[str], delivered_at: datetime
 
 
 def _mark_sent(which: Q, delivered_at: datetime) -> None:
-    # Runs in the drainer's transaction: the MES and its service user come with the rows.
+    # Runs in the drainer's transaction: the MES and its service user come with the rows. A work
+    # order with a message still waiting behind this one (a change queued after the original)
+    # is sent when that one is delivered.
+    waiting = WorkOrder.outbound_messages.through.objects.filter(
+        workorder_id=OuterRef("pk"), outboundmessage__status__in=OUTBOUND_WAITING)
     for work_order in (WorkOrder.objects.select_for_update(of=("self",))
                        .select_related("mes_system__service_user")
-                       .filter(which, status=WorkOrderStatus.PENDING)):
+                       .filter(which, ~Exists(waiting), status=WorkOrderStatus.PENDING)):
         work_order.status, work_order.sent_at = WorkOrderStatus.SENT, delivered_at
         audited(work_order, work_order.mes_system.service_user if work_order.mes_system else None,
                 "Delivered to the MES").save()
@@ -215,10 +230,22 @@ def _locked_order(pk: int) -> ProductionOrder:
                             "mbom_version__rule_set_version").get(pk=pk))
 
 
-def _build(order: ProductionOrder, work_order: WorkOrder | None, *,
-           actor: AbstractBaseUser | None, reason: str) -> WorkOrder:
+@dataclass
+class Computed:
+    """What the work order of `order` would be now: its plan, and what keeps it from the MES."""
+
+    order: ProductionOrder
+    quantity: Decimal
+    version: MBomVersion | None
+    routing: RoutingVersion | None
+    plan: Plan
+    holds: list[Hold]
+
+
+def compute(order: ProductionOrder, *, accepted_version: int | None = None) -> Computed:
+    """The work order `order` resolves to now (nothing written). An mBOM version that is no
+    longer current holds it as superseded, unless a person accepted that very version."""
     plant, part = order.plant, order.part
-    now = timezone.now()
     holds: list[Hold] = []
     if plant.mes_system is None:
         holds.append(Hold(HoldReason.NO_MES, f"Plant {plant.code} has no MES configured."))
@@ -226,6 +253,10 @@ def _build(order: ProductionOrder, work_order: WorkOrder | None, *,
     if version is None:
         holds.append(Hold(HoldReason.NO_MBOM, order.resolution_note
                           or f"No mBOM version of {part.number} at {plant.code}."))
+    elif not version.is_current and version.pk != accepted_version:
+        holds.append(Hold(HoldReason.SUPERSEDED,
+                          f"mBOM version {version.number} of {part.number} at {plant.code} is no "
+                          "longer current: re-resolve the order, or send it as resolved."))
     as_of = order.resolved_as_of or plant_date(plant, order.planned_start)
     routing = routing_version_in_effect(part_id=part.pk, plant_id=plant.pk, as_of=as_of)
     if routing is None:
@@ -248,54 +279,98 @@ def _build(order: ProductionOrder, work_order: WorkOrder | None, *,
     if routing is not None and version is not None:
         plan = _plan(order, quantity, routing, units)
         holds += plan.holds
+    return Computed(order, quantity, version, routing, plan, holds)
 
+
+def write_built(work_order: WorkOrder, computed: Computed, *, actor: AbstractBaseUser | None,
+                reason: str, now: datetime) -> None:
+    """Record `computed` on the work order: its lineage, times, operations and materials (the
+    previous build's are replaced). The document is rendered next (`render`)."""
+    order, plant = computed.order, computed.order.plant
+    if work_order.pk is not None:
+        work_order.operations.all().delete()
+    work_order.build_count += 1
+    work_order.mes_system, work_order.plant, work_order.part = plant.mes_system, plant, order.part
+    work_order.quantity, work_order.unit = computed.quantity, order.part.base_unit
+    work_order.planned_start, work_order.planned_end = order.planned_start, order.planned_end
+    work_order.revision, work_order.mbom_version = order.revision, computed.version
+    work_order.rule_set_version = computed.version.rule_set_version if computed.version else None
+    work_order.routing_version, work_order.format = computed.routing, plant.work_order_format
+    work_order.built_at, work_order.built_by = now, acting_user(actor)
+    audited(work_order, actor, reason).save()
+    _write_plan(work_order, computed.plan)
+
+
+def render(work_order: WorkOrder, computed: Computed, *, verb: b2mml.ScheduleVerb,
+           now: datetime) -> list[Hold]:
+    """The work order's document (validated) onto the row; the schema's problems as holds."""
+    rendered = work_order_document(
+        _document(work_order, computed.order, computed.plan), fmt=work_order.format,
+        bod_id=f"{work_order.number}-{work_order.build_count}", created_at=now, verb=verb)
+    work_order.document, work_order.media_type = rendered.text, rendered.media_type
+    work_order.document_sha256 = hashlib.sha256(rendered.text.encode()).hexdigest()
+    return [Hold(HoldReason.SCHEMA_INVALID, f"Schema: {problem}") for problem in rendered.problems]
+
+
+def held_reference(work_order: WorkOrder) -> str:
+    return f"Work order {work_order.number} ({work_order.part.number} at {work_order.plant.code})"
+
+
+def _build(order: ProductionOrder, work_order: WorkOrder | None, *,
+           actor: AbstractBaseUser | None, reason: str) -> WorkOrder:
+    """Build a work order the MES does not have yet, and send, schedule or hold it."""
+    now = timezone.now()
     if work_order is None:
         work_order = WorkOrder(production_order=order, number=order.number, built_at=now,
                                build_count=0)
-    else:
-        work_order.operations.all().delete()
-    work_order.build_count += 1
-    work_order.mes_system, work_order.plant, work_order.part = plant.mes_system, plant, part
-    work_order.quantity, work_order.unit = quantity, part.base_unit
-    work_order.revision, work_order.mbom_version = order.revision, version
-    work_order.rule_set_version = version.rule_set_version if version else None
-    work_order.routing_version, work_order.format = routing, plant.work_order_format
-    work_order.built_at, work_order.built_by = now, acting_user(actor)
+    computed = compute(order, accepted_version=work_order.decision_context.get(
+        "accepted_mbom_version"))
     work_order.document = work_order.media_type = work_order.document_sha256 = ""
     work_order.status = WorkOrderStatus.HELD
     work_order.hold_reasons = []
-    audited(work_order, actor, reason).save()
-    _write_plan(work_order, plan)
+    write_built(work_order, computed, actor=actor, reason=reason, now=now)
+    holds = list(computed.holds)
     if not holds:
-        rendered = work_order_document(
-            _document(work_order, order, plan), fmt=work_order.format,
-            bod_id=f"{work_order.number}-{work_order.build_count}", created_at=now)
-        work_order.document, work_order.media_type = rendered.text, rendered.media_type
-        work_order.document_sha256 = hashlib.sha256(rendered.text.encode()).hexdigest()
-        holds += [Hold(HoldReason.SCHEMA_INVALID, f"Schema: {problem}")
-                  for problem in rendered.problems]
+        holds += render(work_order, computed, verb=b2mml.ScheduleVerb.PROCESS, now=now)
     work_order.hold_reasons = [{"code": h.code, "detail": h.detail} for h in holds]
+    superseded = [h.detail for h in holds if h.code == HoldReason.SUPERSEDED]
+    if superseded:
+        # A change order's hold (guard.py) keeps what it said; a build finding it alone says so.
+        work_order.awaiting_decision = WorkOrderDecision.SUPERSEDED
+        work_order.decision_context = {"as_resolved_allowed": True, "detail": superseded[0],
+                                       **{k: v for k, v in work_order.decision_context.items()
+                                          if k in ("change_order", "as_resolved_allowed")}}
+    elif work_order.awaiting_decision == WorkOrderDecision.SUPERSEDED:
+        work_order.awaiting_decision = WorkOrderDecision.NONE
     if holds:
         audited(work_order, actor, reason).save()
-        attention_raise(kind=ATTENTION_KIND, about=work_order, system=plant.mes_system,
-                        reference=f"Work order {work_order.number} ({part.number} at {plant.code})",
+        attention_raise(kind=ATTENTION_KIND, about=work_order, system=order.plant.mes_system,
+                        reference=held_reference(work_order),
                         reason="; ".join(h.detail for h in holds), actor=actor,
                         admin_url=reverse("admin:orders_workorder_change", args=[work_order.pk]))
         return work_order
+    release_built(work_order, actor=actor, reason=reason)
+    return work_order
+
+
+def release_built(work_order: WorkOrder, *, actor: AbstractBaseUser | None, reason: str) -> None:
+    """A built work order with a valid document that nothing holds: scheduled for its shift's
+    batch at a shift-start plant, else written to the outbox now."""
+    order = work_order.production_order
     work_order.ordering_key = ordering_key(work_order)
-    if plant.work_order_timing == WorkOrderTiming.SHIFT_START and not batch_gone_at_once(order):
+    if (order.plant.work_order_timing == WorkOrderTiming.SHIFT_START
+            and not batch_gone_at_once(order)):
         # Sent by its shift's batch (thread.orders.work_orders.batches).
         work_order.status = WorkOrderStatus.SCHEDULED
         audited(work_order, actor, reason).save()
         attention_resolve(kind=ATTENTION_KIND, about=work_order, actor=actor,
                           resolution=f"Built, scheduled for its shift: {reason}")
-        return work_order
+        return
     work_order.status = WorkOrderStatus.PENDING
     audited(work_order, actor, reason).save()
-    work_order_messages_write(work_order=work_order, now=now)
+    work_order_messages_write(work_order=work_order, now=timezone.now())
     attention_resolve(kind=ATTENTION_KIND, about=work_order, actor=actor,
                       resolution=f"Built and sent: {reason}")
-    return work_order
 
 
 def _plan(order: ProductionOrder, quantity: Decimal, routing, units: dict[str, Unit]) -> Plan:
@@ -403,17 +478,20 @@ def work_order_messages_write(*, work_order: WorkOrder, now: datetime) -> list:
 
 
 def material_definitions_write(*, mes, work_orders: Sequence[WorkOrder], about, cause, key: str,
-                               bod_id: str, now: datetime) -> list:
+                               bod_id: str, now: datetime, known: Iterable[str] = ()) -> list:
     """For a B2MML MES, a ProcessMaterialDefinition of the parts in these work orders that it
-    has not received in a delivered work order yet (nothing for a JSON MES, or when it knows
-    them all)."""
+    has not received in a delivered work order yet, nor are `known` (nothing for a JSON MES, or
+    when it knows them all)."""
     if work_orders[0].format != WorkOrderFormat.B2MML:
         return []
     used = set(WorkOrderMaterial.objects.filter(operation__work_order__in=work_orders)
                .values_list("part__number", flat=True).distinct())
-    known = set(WorkOrderMaterial.objects.filter(
+    # A changed work order's parts are the new build's: what its earlier build taught the MES
+    # comes in `known`.
+    known = set(known) | set(WorkOrderMaterial.objects.filter(
         operation__work_order__mes_system=mes, operation__work_order__status__in=DELIVERED,
-        part__number__in=used).values_list("part__number", flat=True).distinct())
+        part__number__in=used).exclude(operation__work_order__in=work_orders)
+        .values_list("part__number", flat=True).distinct())
     new = sorted(used - known)
     if not new:
         return []
