@@ -24,6 +24,9 @@ ROLE_EXTRA_PERMISSIONS: dict[str, list[str]] = {
         "bom.delete_mappingrule", "bom.publish_mappingrulesetversion",
         "bom.approve_mappingrulesetversion",
         "bom.generate_mbom",  # re-apply the rules in force to a product, without a publish
+        # a work order superseded by a change order (send as resolved or re-resolve), or an
+        # ERP change that came after the MES started it (send or keep)
+        "orders.decide_workorder",
     ],
     "change manager": [
         "catalog.add_part", "catalog.change_part",
@@ -62,7 +65,7 @@ ROLE_EXTRA_PERMISSIONS: dict[str, list[str]] = {
         "orders.change_routingversion", "orders.release_routingversion",
         "orders.add_routingoperation", "orders.change_routingoperation",
         "orders.delete_routingoperation",
-        "orders.rebuild_workorder",
+        "orders.rebuild_workorder", "orders.decide_workorder",
     ],
 }
 

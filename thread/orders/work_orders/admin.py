@@ -18,9 +18,17 @@ from thread.admin_tools import ActionsOnlyAdmin, ReadOnlyAdminMixin
 from thread.errors import DomainError
 
 from ..models import ShiftBatch, WorkOrder
-from . import selectors, services
+from . import follow, guard, selectors, services
 
 MAX_PROBLEM_MESSAGES = 10
+# The decision buttons: the service each runs, and what the page then says.
+DECISIONS = {
+    "as_resolved": (guard.work_order_send_as_resolved, "Sent as resolved."),
+    "re_resolve": (guard.work_order_re_resolve,
+                   "Re-resolved against the current revision and mBOM version."),
+    "send_change": (follow.work_order_erp_change_send, "The ERP's change was sent to the MES."),
+    "keep": (follow.work_order_erp_change_keep, "Kept as the MES has it."),
+}
 
 
 def pretty_document(text: str, media_type: str) -> str:
@@ -71,13 +79,38 @@ class WorkOrderAdmin(ActionsOnlyAdmin):
                 "attempts": attempts,
                 "may_rebuild": (work_order.status == "held"
                                 and request.user.has_perm("orders.rebuild_workorder")),
+                "may_decide": (work_order.awaiting_decision
+                               and request.user.has_perm("orders.decide_workorder")),
             })
         return super().change_view(request, object_id, form_url, extra_context=extra)
 
     def get_urls(self):
         view = self.admin_site.admin_view
         return [path("<path:object_id>/rebuild/", view(self.rebuild_view),
-                     name="orders_workorder_rebuild"), *super().get_urls()]
+                     name="orders_workorder_rebuild"),
+                path("<path:object_id>/decide/", view(self.decide_view),
+                     name="orders_workorder_decide"), *super().get_urls()]
+
+    def decide_view(self, request, object_id):
+        """The analyst's decision on a superseded work order or a held ERP change (the buttons
+        on the work order page; each decision is a service, audited with the reason)."""
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        if not request.user.has_perm("orders.decide_workorder"):
+            raise PermissionDenied
+        work_order = self.get_object(request, object_id)
+        decide = DECISIONS.get(request.POST.get("decision", ""))
+        if work_order is None or decide is None:
+            raise Http404
+        service, done = decide
+        try:
+            service(work_order=work_order, actor=request.user,
+                    reason=request.POST.get("reason", ""))
+        except DomainError as exc:
+            self.message_user(request, str(exc), messages.ERROR)
+        else:
+            self.message_user(request, done, messages.SUCCESS)
+        return redirect(reverse("admin:orders_workorder_change", args=[work_order.pk]))
 
     def rebuild_view(self, request, object_id):
         if request.method != "POST":

@@ -91,8 +91,7 @@ def _follow_change(work_order: WorkOrder, what: str, *, actor: AbstractBaseUser 
         _build(order, work_order, actor=actor, reason=reason)
     elif work_order.status in STARTED:
         _await_decision(work_order, WorkOrderDecision.ERP_CHANGE,
-                        f"The ERP changed {what} after the MES "
-                        f"{work_order.get_status_display().lower()} it.", actor=actor,
+                        f"The ERP changed {what} after the MES {_began(work_order)} it.", actor=actor,
                         reason=reason)
     else:
         holds = change_send(work_order, actor=actor, reason=reason)
@@ -109,7 +108,7 @@ def _follow_cancel(work_order: WorkOrder, *, actor: AbstractBaseUser | None, rea
     elif work_order.status in STARTED:
         _await_decision(work_order, WorkOrderDecision.ERP_CANCEL,
                         f"The ERP cancelled production order {work_order.production_order.number}"
-                        f" after the MES {work_order.get_status_display().lower()} it.",
+                        f" after the MES {_began(work_order)} it.",
                         actor=actor, reason=reason)
     else:
         cancel_send(work_order, actor=actor, reason=reason)
@@ -213,6 +212,10 @@ def _what_changed(order: ProductionOrder, before: Mapping[str, Any], changed: li
         elif words[name] not in parts:
             parts.append(words[name])
     return ", ".join(parts)
+
+
+def _began(work_order: WorkOrder) -> str:
+    return "completed" if work_order.status == WorkOrderStatus.COMPLETED else "started"
 
 
 def _when(value: datetime | None) -> str:
