@@ -1,14 +1,17 @@
 """The demo's ERP orders, pushed through the order services as the demo ERP would: an open
 purchase order for the MT-510 motor at Berlin (one delivery before ECO-1001's effectivity on
 2027-01-15, one after) and production orders for the e-bike at Berlin and Charlotte planned
-after it, so ECO-1001's impact page has something to show; the ERP then releases both, which
-sends their work orders to the MES. A second run changes nothing."""
+after it, so ECO-1001's impact page has something to show, and Charlotte's order 1000458 for
+this week; the ERP then releases them, which sends or schedules their work orders. A second run
+changes nothing."""
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
+
+from django.utils import timezone
 
 from thread.flows.models import ExternalSystem
 from thread.orders.models import ProductionOrder
@@ -48,6 +51,18 @@ PRODUCTION_ORDERS = [
         erp_status="CRTD"),
 ]
 RELEASE_REASON = "Demo: the ERP released the order (status REL)"
+# Charlotte's order for this week: planned a few minutes after the demo starts, so the next
+# quarter-hour shift batch sends it once its routing has the firmware station (README, "Try it").
+SOON_NUMBER = "1000458"
+
+
+def soon_order() -> ProductionOrderInput:
+    start = (timezone.now() + timedelta(minutes=5)).astimezone(CHARLOTTE).replace(
+        second=0, microsecond=0)
+    return ProductionOrderInput(number=SOON_NUMBER, part="BK-100", plant="CLT",
+                                quantity=Decimal(12), unit="pcs", planned_start=start,
+                                planned_end=start + timedelta(hours=8), status="planned",
+                                erp_status="CRTD")
 
 
 def seed_orders() -> dict[str, int]:
@@ -56,7 +71,7 @@ def seed_orders() -> dict[str, int]:
     # The ERP pushes a production order once as planned; pushing it again after its release
     # would set it back to planned, which the ERP would not do.
     known = set(ProductionOrder.objects.filter(system=erp).values_list("number", flat=True))
-    new_production = [o for o in PRODUCTION_ORDERS if o.number not in known]
+    new_production = [o for o in (*PRODUCTION_ORDERS, soon_order()) if o.number not in known]
     for what, upsert, orders in (("purchase orders", purchase_orders_upsert, PURCHASE_ORDERS),
                                  ("production orders", production_orders_upsert,
                                   new_production)):

@@ -24,6 +24,9 @@ from thread.orders.routings.services import (
 
 REASON = "Demo: the ERP's work centers and routings"
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri")
+ALL_DAYS = (*WEEKDAYS, "sat", "sun")
+DEMO_SHIFT_MINUTES = 15
+DEMO_SHIFTS = [f"{m // 60:02d}:{m % 60:02d}" for m in range(0, 24 * 60, DEMO_SHIFT_MINUTES)]
 
 WORK_CENTERS = [
     WorkCenterInput(plant="BER", code="KIT-1", name="Kitting area", capacity_unit="h",
@@ -34,11 +37,13 @@ WORK_CENTERS = [
                     shift_starts={day: ["06:00", "14:00"] for day in WEEKDAYS}),
     WorkCenterInput(plant="BER", code="PCK-1", name="Packing", capacity_unit="pcs",
                     shift_starts={day: ["06:00", "14:00"] for day in WEEKDAYS}),
+    # Charlotte sends its work orders at shift start. A real cell has two or three shifts a
+    # day; the demo's run a quarter of an hour, around the clock, so that a batch goes out while
+    # you watch (README, "Try it").
     WorkCenterInput(plant="CLT", code="FIN-A", name="Final assembly cell A", capacity_unit="h",
-                    shift_starts={**{day: ["07:00", "15:00"] for day in WEEKDAYS},
-                                  "sat": ["07:00"]}),
+                    shift_starts={day: DEMO_SHIFTS for day in ALL_DAYS}),
     WorkCenterInput(plant="CLT", code="FLASH-1", name="Firmware flashing station",
-                    capacity_unit="h", shift_starts={day: ["07:00"] for day in WEEKDAYS}),
+                    capacity_unit="h", shift_starts={day: DEMO_SHIFTS for day in ALL_DAYS}),
 ]
 
 EFFECTIVE = date(2026, 1, 1)

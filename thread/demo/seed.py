@@ -51,6 +51,7 @@ PLANTS = [  # code, name, time zone
     ("BER", "Berlin assembly", "Europe/Berlin"),
     ("CLT", "Charlotte assembly", "America/New_York"),
 ]
+SHIFT_START_PLANTS = ("CLT",)
 # The harness cable is also booked by weight in one plant: a cross-dimension conversion.
 PART_CONVERSIONS = [("CB-412", "m", "kg", "0.045")]
 
@@ -169,9 +170,14 @@ def _sandbox_delivery(actor, systems, report: SeedReport) -> None:
 def _plants(actor, systems, report: SeedReport) -> None:
     for code, name, time_zone in PLANTS:
         if not Plant.objects.filter(code=code).exists():
-            catalog.plant_create(code=code, name=name, time_zone=time_zone, actor=actor,
-                                 reason=REASON, erp_system=systems["erp"],
-                                 mes_system=systems["mes"])
+            plant = catalog.plant_create(code=code, name=name, time_zone=time_zone, actor=actor,
+                                         reason=REASON, erp_system=systems["erp"],
+                                         mes_system=systems["mes"])
+            if code in SHIFT_START_PLANTS:
+                # Charlotte's MES takes its work orders at shift start, several in one document
+                # (docs/work-orders.md, "Timing"); Berlin's on release.
+                catalog.plant_update(plant=plant, actor=actor, reason=REASON,
+                                     work_order_timing="shift_start", mes_takes_batches=True)
             report.count("plants")
 
 

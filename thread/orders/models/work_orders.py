@@ -3,8 +3,10 @@
 One per production order and MES. It names everything it was built from (the revision, the mBOM
 version and its rule-set version, the routing version) and keeps the document exactly as sent —
 stored once, never re-rendered — so an auditor can walk from the shop floor back to the design.
-Its operations and material requirements are written once per build, as computed; only a held
-work order (nothing sent yet) is built again, and a work order that was sent is never rebuilt.
+Its operations and material requirements are written once per build, as computed. A work order
+the MES does not have yet is built again in place (a rebuild, an ERP change); one the MES has is
+recomputed only to send a ChangeOperationsSchedule behind the original (docs/work-orders.md,
+"Changes after sending"), and every message it was sent stays linked to it.
 """
 
 from django.conf import settings
