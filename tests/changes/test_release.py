@@ -81,10 +81,10 @@ def test_release_regenerates_sends_with_effectivity_and_flags_open_orders(
         assert message.not_before == (None if erp_holds_effectivity else
                                       datetime(2027, 1, 15, tzinfo=ZoneInfo(zone)))
         assert message.correlation_id == "ECO-1001"
-    # The open MT-510 purchase order and the BK-100 production orders (Berlin, Charlotte) are
-    # flagged, open.
+    # The open MT-510 purchase order and the BK-100 production orders (Berlin; Charlotte's two)
+    # are flagged, open.
     flags = ImpactFlag.objects.filter(change_order=eco)
-    assert flags.count() == 3
+    assert flags.count() == 4
     assert set(flags.values_list("status", flat=True)) == {ImpactFlagStatus.OPEN}
     assert flags.filter(purchase_order__isnull=False).get().purchase_order.supplier
     for production in ProductionOrder.objects.filter(part__number="BK-100"):
@@ -93,7 +93,7 @@ def test_release_regenerates_sends_with_effectivity_and_flags_open_orders(
     event = eco.events.get(kind=ChangeOrderEventKind.RELEASED)
     assert event.details["messages"] == len([m for m in OutboundMessage.objects.all()
                                              if m.cause == eco])
-    assert event.details["flags"] == 3
+    assert event.details["flags"] == 4
     assert {"plant": "BER", "mbom": "MT-500 rev B", "version": 1} in event.details["mboms"]
 
 

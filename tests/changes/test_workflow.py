@@ -71,7 +71,8 @@ def test_the_whole_story_draft_review_approved_released(draft_eco, drive, people
     # (tests/changes/test_release.py covers the propagation).
     assert eco.events.get(kind="released").details == {
         "released": ["MT-500 rev B"], "superseded": ["MT-500 rev A"], "obsolete": [],
-        "mboms": [], "messages": 0, "flags": 0, "production_orders_resolved": []}
+        "mboms": [], "messages": 0, "flags": 0, "production_orders_resolved": [],
+        "work_orders_held": []}
     assert [(h.status, h.history_user.username if h.history_user else None,
              h.history_change_reason) for h in eco.history.order_by("history_id")] == [
         ("draft", "carol", "Customer complaints about hill climbing"),

@@ -134,8 +134,11 @@ def test_the_demo_shows_eco_1001_hitting_the_motor_order_and_the_bike_production
     assert (item.part, item.where_used.top_level) == ("MT-500", ("BK-100",))
     assert [(h.number, h.line_number, h.part, h.against.days) for h in item.purchase_orders] == [
         ("4500012345", 10, "MT-510", -7), ("4500012345", 20, "MT-510", 21)]
+    # Charlotte's 1000458 is planned for the week the demo runs: before the effectivity.
+    soon = [h for h in item.production_orders if h.number == "1000458"]
+    assert [h.against.days < 0 for h in soon] == [True]
     assert [(h.number, h.part, h.kind, h.against.days, h.revision)
-            for h in item.production_orders] == [
+            for h in item.production_orders if h.number != "1000458"] == [
         ("1000456", "BK-100", "parent_assembly", 5, "B"),
         ("1000457", "BK-100", "parent_assembly", 10, "B")]
     assert {(m.plant, m.part) for m in item.mboms} == {
