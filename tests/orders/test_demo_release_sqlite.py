@@ -54,7 +54,7 @@ def test_the_demo_change_order_is_released_on_sqlite(tmp_path):
         ("BER", "BK-100 rev B"), ("BER", "MT-500 rev B"),
         ("CLT", "BK-100 rev B"), ("CLT", "MT-500 rev B")]
     assert (details["messages"], details["flags"]) == (2, 4)
-    assert details["production_orders_resolved"] == ["1000456", "1000457"]
+    assert details["production_orders_resolved"] == ["1000456", "1000457", "1000458"]
     # The superseded guard holds every work order whose mBOM version the release replaced —
     # this week's 1000458 too: a plant's current mBOM version is not date-effective.
     assert sorted(details["work_orders_held"]) == ["1000456", "1000457", "1000458"]
