@@ -65,3 +65,12 @@ def browser_tab(monkeypatch, tmp_path, *, width: int = 1366, height: int = 900):
 def page(monkeypatch, tmp_path):
     with browser_tab(monkeypatch, tmp_path) as tab:
         yield tab
+
+
+def login(page, base: str, who: str, then: str) -> None:
+    """Sign in on the admin's login page as `who` (password PASSWORD) and land on `then`."""
+    page.context.clear_cookies()
+    page.goto(f"{base}/admin/login/?next={then}")
+    page.fill("#id_username", who)
+    page.fill("#id_password", PASSWORD)
+    page.click("input[type=submit]")

@@ -19,7 +19,7 @@ from thread.flows.models import OutboundMessage
 
 from ..bom.test_mbom_support import *  # noqa: F403 (fixtures)
 from ..bom.test_mbom_support import categorise_screws, product_body, push, rules_services
-from .conftest import PASSWORD
+from .conftest import PASSWORD, login
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 WIDTH = 1366
@@ -42,14 +42,6 @@ def office(live_server, rules):
         users.create_user(name, password=PASSWORD, is_staff=True).groups.add(
             Group.objects.get(name=role))
     return {"url": live_server.url, "rule_set": rules.rule_set}
-
-
-def login(page, base: str, who: str, then: str) -> None:
-    page.context.clear_cookies()
-    page.goto(f"{base}/admin/login/?next={then}")
-    page.fill("#id_username", who)
-    page.fill("#id_password", PASSWORD)
-    page.click("input[type=submit]")
 
 
 def shot(page, name: str) -> None:

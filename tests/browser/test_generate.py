@@ -17,7 +17,7 @@ from thread.core.roles import setup_roles
 
 from ..bom.test_mbom_support import *  # noqa: F403 (fixtures)
 from ..bom.test_mbom_support import categorise_screws, product_body, push
-from .conftest import PASSWORD
+from .conftest import PASSWORD, login
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -46,10 +46,7 @@ def test_an_analyst_generates_a_products_mbom_now_from_its_revision_page(page, r
 
 def scenario(page, released) -> None:
     base, revision = released["url"], released["revision"]
-    page.goto(f"{base}/admin/login/?next=/admin/catalog/partrevision/{revision.pk}/change/")
-    page.fill("#id_username", "analyst")
-    page.fill("#id_password", PASSWORD)
-    page.click("input[type=submit]")
+    login(page, base, "analyst", f"/admin/catalog/partrevision/{revision.pk}/change/")
     page.get_by_role("link", name="Generate mBOM now", exact=True).click()
     assert page.locator("#id_part").input_value() == "PR-1"
     assert page.locator("#id_revision").input_value() == "A"

@@ -35,7 +35,7 @@ from thread.sandbox.models import SandboxRequest
 
 from ..flows.outbox_support import worker_database_url
 from ..queues import own_queue
-from .conftest import PASSWORD, browser_tab
+from .conftest import PASSWORD, browser_tab, login
 from .publish_support import publish_scrap_change, released_products
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -132,10 +132,7 @@ def test_operator_sees_a_peer_outage_and_recovers_it(page, demo):
 
 def scenario(page, demo) -> None:
     base, plant, analyst = demo["url"], demo["plant"], demo["analyst"]
-    page.goto(f"{base}/admin/login/?next=/admin/flows/monitor/")
-    page.fill("#id_username", "operator")
-    page.fill("#id_password", PASSWORD)
-    page.click("input[type=submit]")
+    login(page, base, "operator", "/admin/flows/monitor/")
     assert page.locator("h1").inner_text() == "Flow monitor"
 
     # The sandbox ERP goes down; a rule change is published: messages pile up.

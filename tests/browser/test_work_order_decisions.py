@@ -17,7 +17,7 @@ from thread.orders.work_orders.services import work_order_status_report
 from ..orders import conftest as orders_fixtures
 from ..orders import work_order_support
 from ..orders.work_order_support import release
-from .conftest import PASSWORD
+from .conftest import PASSWORD, login
 
 plants, bike = orders_fixtures.plants, orders_fixtures.bike
 shop_floor = work_order_support.shop_floor
@@ -50,10 +50,7 @@ def test_an_analyst_sends_the_erp_change_the_started_work_order_waited_for(
 def scenario(page, held) -> None:
     base, work_order = held["url"], held["work_order"]
     assert (work_order.awaiting_decision, work_order.quantity) == ("erp_change", 25)
-    page.goto(f"{base}/admin/login/?next=/admin/flows/monitor/")
-    page.fill("#id_username", "analyst")
-    page.fill("#id_password", PASSWORD)
-    page.click("input[type=submit]")
+    login(page, base, "analyst", "/admin/flows/monitor/")
     row = page.locator("#attention-items tr[data-kind=work_order_decision]")
     assert "the quantity from 25 to 30 pcs" in row.inner_text()
     row.get_by_role("link").click()

@@ -20,7 +20,7 @@ from thread.orders.routings.services import OperationInput, WorkCenterInput, rou
 from ..orders import conftest as orders_fixtures
 from ..orders import work_order_support
 from ..orders.work_order_support import release, set_status
-from .conftest import PASSWORD
+from .conftest import PASSWORD, login
 
 # The orders tests' fixtures: the bike with its mBOMs at both plants, and the shop floor.
 plants, bike = orders_fixtures.plants, orders_fixtures.bike
@@ -61,10 +61,7 @@ def test_a_process_engineer_fixes_the_routing_and_rebuilds_the_held_work_order(p
 def scenario(page, held) -> None:
     base, work_order = held["url"], held["work_order"]
     assert work_order.status == "held"
-    page.goto(f"{base}/admin/login/?next=/admin/flows/monitor/")
-    page.fill("#id_username", "engineer")
-    page.fill("#id_password", PASSWORD)
-    page.click("input[type=submit]")
+    login(page, base, "engineer", "/admin/flows/monitor/")
     row = page.locator("#attention-items tr[data-kind=work_order_held]")
     assert "0090-FLASH" in row.inner_text()
     row.get_by_role("link").click()
