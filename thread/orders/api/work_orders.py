@@ -86,8 +86,9 @@ class WorkOrderSerializer(serializers.ModelSerializer):
     class Meta:
         model = WorkOrder
         fields = ["id", "number", "plant", "mes_system", "part", "quantity", "unit", "status",
-                  "hold_reasons", "format", "media_type", "document_sha256", "lineage",
-                  "built_at", "build_count", "sent_at", "acknowledged_at", "started_at",
+                  "planned_start", "planned_end", "hold_reasons", "awaiting_decision",
+                  "format", "media_type", "document_sha256", "lineage", "built_at",
+                  "build_count", "changes_sent", "sent_at", "acknowledged_at", "started_at",
                   "finished_at", "operations"]
 
 
