@@ -76,6 +76,27 @@ def test_a_spent_budget_hands_the_rest_back_unsent(erp_peer, about, httpserver):
     assert len(httpserver.log) == 1
 
 
+def test_a_send_that_needs_the_whole_window_is_sent_and_starves_nothing(erp_peer, about,
+                                                                         httpserver):
+    """A system whose connect + read timeout fill the send window exactly (allowed) needs all
+    of a drain's budget, of which the claim has already taken a few milliseconds: the first send
+    of a drain goes all the same, cut off at the deadline if it must. Handed back instead, it
+    would come first in every drain's batch, and nothing behind it would ever be sent."""
+    httpserver.expect_request("/erp/in/mbom.version").respond_with_data("{}", status=200)
+    slow_peer = write(erp_peer.system, about, key="k-slow")
+    other = services.system_create(name="MES", kind="mes", actor=None, reason="t")
+    other = services.system_delivery_configure(
+        system=other, actor=None, reason="t", connector="rest",
+        base_url=httpserver.url_for("/erp"), connector_options={"paths": {"*": "/in/{topic}"}},
+        connect_timeout_seconds=0.2, read_timeout_seconds=0.2)
+    behind = write(other, about, key="k-behind")
+    with override_settings(THREAD_OUTBOX_DRAIN_SECONDS=2):  # the ERP's 1 s + 1 s exactly
+        report = delivery.drain()
+    assert report.delivered == 2 and report.released == 0
+    assert set(OutboundMessage.objects.filter(pk__in=[slow_peer.pk, behind.pk])
+               .values_list("status", flat=True)) == {OutboundStatus.DELIVERED}
+
+
 def test_a_retry_in_a_quiet_period_brings_the_scheduled_drain_forward(erp_peer, about, httpserver):
     schedule = Schedule.objects.create(name=tasks.DRAIN_SCHEDULE, func=outbox.DRAIN_TASK,
                                        schedule_type=Schedule.MINUTES, minutes=1,

@@ -400,12 +400,15 @@ def _release(messages: list[OutboundMessage], token: str) -> int:
 
 
 def _process(batch: list[OutboundMessage], report: DrainReport, *, drain_deadline: float,
-             lease_end: float, task_id: str) -> None:
+             lease_end: float, task_id: str, opens_drain: bool = False) -> None:
     """Send a claimed batch in order, recording each attempt as it ends. A message is sent only
     if its system's timeouts fit in what is left of the drain's budget and the lease; the rest
     goes back for the next claim. The first message of a batch is sent whenever the drain's
     budget allows: its lease was sized for one whole send (the send window), less only what
-    the claim itself took."""
+    the claim itself took. The first message of a drain (`opens_drain`) is always sent, cut off
+    at the deadline if it must: a system whose timeouts fill the window exactly never fits in
+    what the claim left, and handing it back would put it first in every drain's batch,
+    starving everything behind it."""
     token = batch[0].lease_token
     window = send_window_seconds()
     verdicts: list[tuple[OutboundMessage, _Verdict]] = []
@@ -414,7 +417,8 @@ def _process(batch: list[OutboundMessage], report: DrainReport, *, drain_deadlin
             system = message.system
             deadline = min(drain_deadline, lease_end)
             needs = min(system.connect_timeout_seconds + system.read_timeout_seconds, window)
-            budget_short = time.monotonic() + needs > drain_deadline
+            budget_short = (not (opens_drain and index == 0)
+                            and time.monotonic() + needs > drain_deadline)
             if budget_short or (index > 0 and time.monotonic() + needs > lease_end):
                 report.released += _release(batch[index:], token)
                 report.budget_spent = report.budget_spent or budget_short
@@ -474,6 +478,7 @@ def _drain_loop(report: DrainReport, *, prefer_ids: list[int], size: int, deadli
     lease_span = settings.THREAD_OUTBOX_LEASE_SECONDS - LEASE_MARGIN_SECONDS
     hinted = prefer_ids
     expired = True
+    opens_drain = True
     while not report.budget_spent:
         if time.monotonic() >= deadline:
             report.budget_spent = True
@@ -495,4 +500,6 @@ def _drain_loop(report: DrainReport, *, prefer_ids: list[int], size: int, deadli
             if not batch:
                 break
         report.claimed += len(batch)
-        _process(batch, report, drain_deadline=deadline, lease_end=lease_end, task_id=task_id)
+        _process(batch, report, drain_deadline=deadline, lease_end=lease_end, task_id=task_id,
+                 opens_drain=opens_drain)
+        opens_drain = False
