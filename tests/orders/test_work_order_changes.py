@@ -158,3 +158,14 @@ def test_a_change_that_cannot_be_built_changes_nothing_and_waits_for_a_person(sh
     assert not OutboundMessage.objects.filter(topic="work_order_change").exists()
     with pytest.raises(StateConflict, match="cannot be sent"):
         work_order_erp_change_send(work_order=work_order, actor=None, reason="try")
+
+
+def test_a_push_that_releases_and_changes_at_once_sends_the_original_only(shop_floor, erp):
+    """Planned 25, then released as 40 in one push: the work order is built at 40, and no
+    change follows it."""
+    release(erp, qty="25", status="planned")
+    release(erp, qty="40")
+    work_order = WorkOrder.objects.get()
+    assert (work_order.quantity, work_order.changes_sent) == (40, 0)
+    assert [m.topic for m in messages(work_order)] == ["material_definitions", "work_order"]
+

@@ -290,13 +290,15 @@ def production_orders_upsert(*, system: ExternalSystem, orders: Sequence[Product
         if new_orders:
             bulk_create_with_history(new_orders, ProductionOrder, default_user=user,
                                      default_change_reason=reason)
-        work_orders_for_released(
-            orders=[o for o in pending if o.status == ProductionOrderStatus.RELEASED
-                    and o.number not in released_before], actor=actor, reason=reason)
+        newly_released = [o for o in pending if o.status == ProductionOrderStatus.RELEASED
+                          and o.number not in released_before]
+        work_orders_for_released(orders=newly_released, actor=actor, reason=reason)
         for order in result.updated:
-            # What the MES already has follows the ERP's change (a change, or a cancellation).
-            work_orders_follow_order(order=order, before=snapshots[order.number], actor=actor,
-                                     reason=reason)
+            # What the MES already has follows the ERP's change (a change, or a cancellation);
+            # an order released by this very push was just built as it now stands.
+            if order not in newly_released:
+                work_orders_follow_order(order=order, before=snapshots[order.number],
+                                         actor=actor, reason=reason)
     return result
 
 
