@@ -4,12 +4,17 @@ a B2MML work order, as its own bytes and media type), one path per topic.
 Options (ExternalSystem.connector_options):
     {"paths": {"mbom.version": "/api/boms", "*": "/api/thread/{topic}"},
      "method": "POST",
-     "auth_header": "Authorization"}
+     "auth_header": "Authorization",
+     "probe_path": "/api/health"}
 
 `paths` maps a topic to a path under the base URL; "*" is the fallback and may use `{topic}`.
 A topic with neither is a mapping error (dead letter): sending it somewhere by guess could
 apply it to the wrong resource. With a credential name set, the secret goes in `auth_header`
-as `Bearer <secret>` (Authorization) or as the bare value (any other header).
+as `Bearer <secret>` (Authorization) or as the bare value (any other header): the common
+convention of `Connector.auth_headers`, which "Test connection" uses too.
+
+"Test connection" GETs the base URL joined with the option `probe_path` (e.g. "/api/health"),
+authenticated the same way; it writes nothing.
 """
 
 from __future__ import annotations
@@ -22,7 +27,6 @@ from .base import (
     PeerRequest,
     join_url,
     payload_body,
-    read_credential,
     standard_headers,
 )
 
@@ -39,10 +43,7 @@ class RestJsonConnector(Connector):
             raise MappingError(f"no path configured for topic {envelope.topic!r} on "
                                f"{peer.system_name} (connector option 'paths')")
         headers = standard_headers(envelope)
-        if peer.credential_name:
-            secret = read_credential(peer.credential_name)
-            header = peer.options.get("auth_header") or "Authorization"
-            headers[header] = f"Bearer {secret}" if header.lower() == "authorization" else secret
+        headers.update(self.auth_headers(peer))
         method = str(peer.options.get("method") or "POST").upper()
         body, headers["Content-Type"] = payload_body(envelope.payload)
         return PeerRequest(method, join_url(peer.base_url, path), headers, body)

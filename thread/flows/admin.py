@@ -1,7 +1,11 @@
 import json
 
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.db import models
+from django.http import Http404, HttpResponseNotAllowed
+from django.shortcuts import redirect
+from django.urls import path, reverse
 from django.utils.html import format_html
 
 from thread.admin_tools import (
@@ -40,7 +44,8 @@ class ExternalSystemAdmin(AuditedAdmin):
     search_fields = ["name"]
     readonly_fields = ["service_user", "created_at"]
     inlines = [ApiKeyInline]
-    actions = ["issue_key"]
+    actions = ["issue_key", "test_connection"]
+    change_form_template = "flows/externalsystem_change_form.html"
 
     def save_with_reason(self, request, obj, form, change, reason):
         if change:
@@ -62,6 +67,35 @@ class ExternalSystemAdmin(AuditedAdmin):
                             issued.api_key.expires_at.date()),
                 messages.WARNING,
             )
+
+    def _connection_test(self, request, system) -> None:
+        report = services.system_connection_test(system=system, actor=request.user)
+        self.message_user(request, f"{system.name}: {report.summary}",
+                          messages.SUCCESS if report.ok else messages.ERROR)
+
+    @admin.action(description="Test connection", permissions=["change"])
+    def test_connection(self, request, queryset):
+        # One probe after the other, each within its system's connect + read timeout.
+        for system in queryset:
+            self._connection_test(request, system)
+
+    def get_urls(self):
+        return [path("<path:object_id>/test-connection/",
+                     self.admin_site.admin_view(self.test_connection_view),
+                     name="flows_externalsystem_test_connection"), *super().get_urls()]
+
+    def test_connection_view(self, request, object_id):
+        """The "Test connection" button of the system's page: the probe, then back to the page
+        with its message."""
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        system = self.get_object(request, object_id)
+        if system is None:
+            raise Http404
+        if not self.has_change_permission(request, system):
+            raise PermissionDenied
+        self._connection_test(request, system)
+        return redirect(reverse("admin:flows_externalsystem_change", args=[system.pk]))
 
 
 @admin.register(ApiKey)

@@ -1,9 +1,11 @@
-"""Write operations on systems and their keys."""
+"""Write operations on systems and their keys; and "Test connection", which writes nothing."""
 
 from __future__ import annotations
 
 import hashlib
+import logging
 import secrets
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -13,11 +15,16 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
+from connectors.base import ProbeReport
+from connectors.registry import get_connector
 from thread.errors import StateConflict, invalid
 from thread.history import audited
 
 from .choices import SystemKind
+from .delivery import _client_for, peer_config
 from .models import ApiKey, ExternalSystem
+
+logger = logging.getLogger(__name__)
 
 KEY_PREFIX = "thr_"
 DEFAULT_KEY_LIFETIME = timedelta(days=365)
@@ -111,3 +118,35 @@ def system_delivery_configure(*, system: ExternalSystem, actor: AbstractBaseUser
         system.full_clean()
         audited(system, actor, reason).save()
     return system
+
+
+PROBE_SECONDS = 10.0
+
+
+def system_connection_test(*, system: ExternalSystem,
+                           actor: AbstractBaseUser | None) -> ProbeReport:
+    """"Test connection": the system's connector authenticates as a delivery would and reads
+    one harmless URL, within the system's connect + read timeout, and says in plain words what
+    is wrong. An operator's read-only diagnostic: it writes nothing — no outbox row, no
+    history — and is only logged."""
+    if not system.connector:
+        report = ProbeReport(False, "no connector — Thread does not send to this system")
+    else:
+        try:
+            connector = get_connector(system.connector)
+        except LookupError as exc:
+            report = ProbeReport(False, str(exc))
+        else:
+            # A person waits for the answer: at most PROBE_SECONDS, whatever the timeouts.
+            deadline = time.monotonic() + min(PROBE_SECONDS, system.connect_timeout_seconds
+                                              + system.read_timeout_seconds)
+            try:
+                report = connector.probe(_client_for(system), peer_config(system),
+                                         deadline=deadline)
+            except Exception as exc:  # a connector's own probe that fails is reported, too
+                logger.exception("connection test of %s crashed", system.name)
+                report = ProbeReport(False, f"the probe failed — {type(exc).__name__}")
+    logger.info("connection test of %s by %s: %s%s", system.name,
+                actor.get_username() if actor is not None else "-",
+                "ok: " if report.ok else "problem: ", report.summary)
+    return report

@@ -22,3 +22,4 @@ class RequestOutcome(models.TextChoices):
     FAILED = "failed", "Failed by the switch"
     REFUSED = "refused", "Refused (no Idempotency-Key)"
     INVALID = "invalid", "Refused (not a valid B2MML document)"
+    READ = "read", "Read (a GET, such as a connection test: nothing applied)"

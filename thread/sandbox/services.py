@@ -97,6 +97,11 @@ def sandbox_request_receive(*, peer: str, method: str, path: str, headers: Mappi
         record.outcome, record.response_status = RequestOutcome.FAILED, answer.status
         record.save()
         return answer
+    if record.method in ("GET", "HEAD"):
+        # A read applies nothing and needs no key: what "test connection" sends.
+        record.outcome, record.response_status = RequestOutcome.READ, 200
+        record.save()
+        return SandboxAnswer(200, {"peer": peer, "ok": True})
     if not key:
         record.outcome, record.response_status = RequestOutcome.REFUSED, 400
         record.save()
