@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from .base import Connector
+from .inventree import InvenTreeConnector
 from .rest import RestJsonConnector
 from .webhook import WebhookConnector
 
-CONNECTORS: dict[str, Connector] = {c.name: c for c in (RestJsonConnector(), WebhookConnector())}
+CONNECTORS: dict[str, Connector] = {c.name: c for c in (RestJsonConnector(), WebhookConnector(),
+                                                         InvenTreeConnector())}
 
 
 def get_connector(name: str) -> Connector:

@@ -61,6 +61,7 @@ from .choices import (
     OutboundStatus,
 )
 from .models import DeliveryAttempt, ExternalSystem, OutboundMessage, OutboundMessageEvent
+from .peer_ids import known_ids, peer_ids_record
 from .timing import LEASE_MARGIN_SECONDS, send_window_seconds
 
 logger = logging.getLogger(__name__)
@@ -212,11 +213,15 @@ def peer_config(system: ExternalSystem) -> PeerConfig:
                       read_timeout=system.read_timeout_seconds)
 
 
-def envelope(message: OutboundMessage) -> OutboundEnvelope:
+def envelope(message: OutboundMessage, *, converging: bool = False) -> OutboundEnvelope:
+    """The message as plain data; for a converging connector with the ids the system assigned
+    to Thread's objects so far."""
     return OutboundEnvelope(message_id=message.pk, topic=message.topic, payload=message.payload,
                             idempotency_key=message.idempotency_key,
                             ordering_key=message.ordering_key,
-                            correlation_id=message.correlation_id, created_at=message.created_at)
+                            correlation_id=message.correlation_id, created_at=message.created_at,
+                            known_ids=known_ids(system_id=message.system_id) if converging
+                            else {})
 
 
 def _send(message: OutboundMessage, deadline: float) -> DeliveryResult:
@@ -227,8 +232,9 @@ def _send(message: OutboundMessage, deadline: float) -> DeliveryResult:
         return DeliveryResult(Classification(Outcome.DEAD, error_class="configuration",
                                              detail=f"{system.name}: {exc}"),
                               "", timezone.now(), 0)
-    return connector.deliver(_client_for(system), envelope(message), peer_config(system),
-                             deadline=deadline)
+    return connector.deliver(_client_for(system),
+                             envelope(message, converging=getattr(connector, "converges", False)),
+                             peer_config(system), deadline=deadline)
 
 
 @dataclass(frozen=True)
@@ -292,14 +298,22 @@ def _attempt_row(message: OutboundMessage, verdict: _Verdict, task_id: str) -> D
         # The verdict, not the peer's answer alone: the try that used up max_attempts is the
         # one that made the message dead.
         outcome=_ATTEMPT_OUTCOME[verdict.status],
-        error_class=c.error_class, error=c.detail, worker=worker_name(), task_id=task_id)
+        error_class=c.error_class, error=c.detail, worker=worker_name(), task_id=task_id,
+        steps=[{"method": step.method, "url": step.url, "status": step.status,
+                "excerpt": step.excerpt} for step in result.steps])
 
 
 def _attempt_write(message: OutboundMessage, verdict: _Verdict, task_id: str) -> None:
     """The attempt row, committed on its own as soon as the try ends (before the next request),
     so a killed worker leaves a trace of every request it completed. One small INSERT: the
-    message's own row, with its many indexes, is updated once per batch (_batch_finish)."""
-    _attempt_row(message, verdict, task_id).save(force_insert=True)
+    message's own row, with its many indexes, is updated once per batch (_batch_finish). The
+    ids a converging connector learnt are recorded with it, whatever the outcome."""
+    if verdict.result is None or not verdict.result.peer_ids:
+        _attempt_row(message, verdict, task_id).save(force_insert=True)
+        return
+    with transaction.atomic():
+        _attempt_row(message, verdict, task_id).save(force_insert=True)
+        peer_ids_record(system_id=message.system_id, ids=verdict.result.peer_ids)
 
 
 def _batch_finish(verdicts: list[tuple[OutboundMessage, _Verdict]], token: str,

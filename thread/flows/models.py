@@ -281,6 +281,10 @@ class DeliveryAttempt(models.Model):
                               help_text="host:pid of the worker process that sent it")
     task_id = models.CharField(max_length=64, blank=True,
                                help_text="The django-q2 task the worker was running")
+    steps = models.JSONField(
+        default=list, blank=True,
+        help_text='The requests of a converging delivery, in order: [{"method", "url", '
+                  '"status", "excerpt"}, …] (never a credential).')
 
     class Meta:
         ordering = ["message", "number", "id"]
@@ -376,3 +380,32 @@ class AttentionItem(models.Model):
 
     def __str__(self) -> str:
         return f"{self.reference}: {self.get_state_display().lower()}"
+
+
+class PeerObject(models.Model):
+    """The id a system assigned to one of Thread's objects, learnt by delivering to it (a
+    converging connector reads the peer first, then changes it by the difference): InvenTree
+    part 42 is Thread's "BK-100|B". The next message for the same object starts from it; a lost
+    row is found again by the connector, which looks the object up by its natural key."""
+
+    system = models.ForeignKey(ExternalSystem, on_delete=models.CASCADE,
+                               related_name="peer_objects")
+    kind = models.CharField(max_length=40, help_text='What it is at the peer, e.g. "part", '
+                                                     '"bom_item".')
+    natural_key = models.CharField(max_length=300, help_text="Thread's key of the object.")
+    peer_id = models.CharField(max_length=100, help_text="The peer's id of it.")
+    first_seen_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["system", "kind", "natural_key"]
+        verbose_name = "peer object id"
+        constraints = [
+            models.UniqueConstraint(fields=["system", "kind", "natural_key"],
+                                    name="peer_object_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.system.name} {self.kind} {self.natural_key} = {self.peer_id}"
+

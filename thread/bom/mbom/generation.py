@@ -376,10 +376,19 @@ def _send(created: list[MBomVersion], fresh: list[tuple[Proposal, MBom, MBomVers
     if erp is None:
         return []
     messages = []
+    described = parts_described({line.part for proposal, _, _ in fresh
+                                 for line in proposal.lines}
+                                | {proposal.part for proposal, _, _ in fresh})
     for version, (proposal, _, current) in zip(created, fresh, strict=True):
         if current is not None and current.content_hash == proposal.content_hash:
             continue  # nothing the ERP holds changed
         payload = mbom_payload(version, proposal, mapped)
+        payload["parts"] = {number: {**described[number],
+                                     "revision": proposal.resolved_revisions.get(
+                                         number, {}).get("label", "")}
+                            for number in sorted({proposal.part,
+                                                  *(line.part for line in proposal.lines)})
+                            if number in described}
         if release is not None:
             payload["change_order"] = {"number": release.change_order, **release.effectivity}
         messages.append(NewOutboundMessage(
@@ -387,6 +396,18 @@ def _send(created: list[MBomVersion], fresh: list[tuple[Proposal, MBom, MBomVers
             ordering_key=ordering_key(mapped.plant, proposal.part), correlation_id=correlation_id,
             not_before=release.not_before if release else None))
     return outbound_messages_write(system=erp, messages=messages)
+
+
+def parts_described(numbers: set[str]) -> dict[str, dict[str, Any]]:
+    """What an ERP that keeps its own part master needs to create a part the mBOM names (the
+    converging connectors: InvenTree, Odoo, ERPNext): name, base unit, make or buy, and whether
+    Thread holds an mBOM for it (an assembly). One query each."""
+    with_mbom = set(MBom.objects.filter(revision__part__number__in=numbers)
+                    .values_list("revision__part__number", flat=True).distinct())
+    return {number: {"name": name, "base_unit": unit, "make_or_buy": make_or_buy,
+                     "assembly": number in with_mbom}
+            for number, name, unit, make_or_buy in Part.objects.filter(number__in=numbers)
+            .values_list("number", "name", "base_unit__code", "make_or_buy")}
 
 
 def mbom_payload(version: MBomVersion, proposal: Proposal, mapped: Mapped) -> dict[str, Any]:

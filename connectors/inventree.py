@@ -1,0 +1,282 @@
+"""InvenTree as a plant's ERP (docs/connectors.md, "InvenTree"): parts and BOMs out, by
+converging; build orders in, as plain data for the orders app's poll.
+
+An `mbom.published` message makes the assembly's BOM in InvenTree equal to Thread's mBOM:
+1. the parts: each part the mBOM names is found by IPN (Thread's part number) and revision —
+   from the id an earlier delivery learnt, else by `GET /api/part/?IPN=…&revision=…` — and
+   created when missing (`POST /api/part/`, in the system's default category; a new revision is
+   linked to the part it revises with `revision_of`);
+2. the BOM items of the assembly (`GET /api/bom/?part=…`) are compared with the mBOM's lines:
+   missing ones are created, differing ones patched, extra ones deleted; substitutes likewise
+   (`/api/bom/substitute/`);
+3. the BOM is validated (`PUT /api/part/{pk}/bom-validate/`), so "require a valid BOM" lets
+   builds through.
+Nothing is written that already holds, so a repeated, replayed or resumed delivery converges.
+
+Options (ExternalSystem.connector_options):
+    {"category": 12,                       # required: the InvenTree category new parts go to
+     "units": {"pcs": "", "mm": "mm"},     # Thread unit code → InvenTree units ("" = pieces)
+     "min_api_version": 391}               # refuse older servers (default MIN_API_VERSION)
+The credential is the InvenTree API token (`Authorization: Token …`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from .base import MappingError, OutboundEnvelope, PeerConfig, read_credential
+from .converging import ConvergingConnector, Conversation
+
+TOPIC = "mbom.published"
+# InvenTree 1.0's API version: the oldest Thread is tested against (and the newest, 530);
+# older servers are refused with the reason.
+MIN_API_VERSION = 391
+DEFAULT_UNITS = {"pcs": ""}  # InvenTree counts pieces with no unit
+
+
+def part_key(number: str, revision: str) -> str:
+    return f"{number}|{revision}"
+
+
+def decimal_of(value: Any) -> Decimal | None:
+    try:
+        return Decimal(str(value))
+    except (InvalidOperation, ValueError):
+        return None
+
+
+class InvenTreeConnector(ConvergingConnector):
+    name = "inventree"
+
+    def auth_headers(self, peer: PeerConfig) -> dict[str, str]:
+        if not peer.credential_name:
+            raise MappingError(f"{peer.system_name}: InvenTree needs an API token: set the "
+                               "credential name to the environment variable that holds it")
+        return {"Authorization": f"Token {read_credential(peer.credential_name)}"}
+
+    # --- delivery ------------------------------------------------------------------------
+
+    def converge(self, conversation: Conversation, envelope: OutboundEnvelope,
+                 peer: PeerConfig) -> str:
+        if envelope.topic != TOPIC:
+            raise MappingError(f"the InvenTree connector takes {TOPIC}, not {envelope.topic!r}")
+        self.require_version(conversation, peer)
+        payload = envelope.payload
+        plan = BomPlan.of(payload, units=self.units(peer))
+        created = self.ensure_parts(conversation, plan, category=self.category(peer))
+        assembly = conversation.known("part", plan.assembly)
+        changes = self.converge_items(conversation, plan, assembly_pk=int(assembly))
+        # Validated again after any change: before API 479 a new line left the flag set.
+        validation = conversation.request("GET", f"/api/part/{assembly}/bom-validate/")
+        if changes or not (validation or {}).get("bom_validated"):
+            conversation.request("PUT", f"/api/part/{assembly}/bom-validate/",
+                                 body={"valid": True})
+        return (f"{plan.assembly}: {created} part{'s' if created != 1 else ''} created, "
+                f"{changes} BOM change{'s' if changes != 1 else ''}, BOM validated")
+
+    def require_version(self, conversation: Conversation, peer: PeerConfig) -> int:
+        info = conversation.request("GET", "/api/")
+        version = int((info or {}).get("apiVersion") or 0)
+        needed = int(peer.options.get("min_api_version") or MIN_API_VERSION)
+        if version < needed:
+            raise MappingError(f"{peer.system_name}: InvenTree API version {version} is older "
+                               f"than {needed}, the oldest Thread is tested against "
+                               "(upgrade InvenTree to 1.0 or later)")
+        return version
+
+    def category(self, peer: PeerConfig) -> int:
+        category = peer.options.get("category")
+        if not isinstance(category, int) or isinstance(category, bool):
+            raise MappingError(f"{peer.system_name}: connector option 'category' (the pk of the "
+                               "InvenTree part category new parts go to) is not set")
+        return category
+
+    def units(self, peer: PeerConfig) -> dict[str, str]:
+        return {**DEFAULT_UNITS, **dict(peer.options.get("units") or {})}
+
+    def ensure_parts(self, conversation: Conversation, plan: BomPlan, *, category: int) -> int:
+        created = 0
+        for key, part in plan.parts.items():
+            found = self.find_part(conversation, key, part)
+            if found is not None:
+                # A BOM takes only assemblies and components: flags are set, never cleared.
+                flags = {flag: True for flag in ("assembly", "component")
+                         if getattr(part, flag) and not found.get(flag)}
+                if flags:
+                    conversation.request("PATCH", f"/api/part/{found['pk']}/", body=flags)
+                continue
+            body = {"name": part.name_for_inventree, "IPN": part.number,
+                    "revision": part.revision, "category": category, "units": part.units,
+                    "description": part.name, "assembly": part.assembly,
+                    "component": part.component, "purchaseable": part.purchaseable,
+                    "active": True}
+            base = self.base_revision(conversation, part)
+            if base is not None:
+                body["revision_of"] = base
+            answer = conversation.request("POST", "/api/part/", body=body)
+            conversation.remember("part", key, answer["pk"])
+            created += 1
+        return created
+
+    def find_part(self, conversation: Conversation, key: str,
+                  part: PlannedPart) -> dict[str, Any] | None:
+        """The InvenTree part: by the id learnt before, else by IPN (InvenTree has no revision
+        filter: the revision is compared here)."""
+        known = conversation.known("part", key)
+        if known is not None:
+            found = conversation.request("GET", f"/api/part/{known}/", missing_ok=True)
+            if found is not None and found.get("IPN") == part.number and \
+                    (found.get("revision") or "") == part.revision:
+                return found
+            conversation.forget("part", key)  # deleted or renumbered by hand: look it up
+        for found in conversation.list("/api/part/", {"IPN": part.number}):
+            if found.get("IPN") == part.number and (found.get("revision") or "") == part.revision:
+                conversation.remember("part", key, found["pk"])
+                return found
+        return None
+
+    def base_revision(self, conversation: Conversation, part: PlannedPart) -> int | None:
+        """The part a new revision revises: InvenTree links every revision to the original."""
+        if not part.revision:
+            return None
+        for found in conversation.list("/api/part/", {"IPN": part.number}):
+            if found.get("IPN") == part.number and not found.get("revision_of"):
+                return int(found["pk"])
+        return None
+
+    def converge_items(self, conversation: Conversation, plan: BomPlan, *,
+                       assembly_pk: int) -> int:
+        existing = list(conversation.list("/api/bom/", {"part": assembly_pk}))
+        by_sub_part: dict[int, list[dict[str, Any]]] = {}
+        for item in existing:
+            by_sub_part.setdefault(int(item["sub_part"]), []).append(item)
+        changes = 0
+        kept: set[int] = set()
+        for line in plan.items:
+            sub_part = int(conversation.known("part", line.part_key))
+            wanted = line.fields(assembly_pk, sub_part)
+            candidates = [i for i in by_sub_part.get(sub_part, []) if int(i["pk"]) not in kept]
+            match = next((i for i in candidates if (i.get("reference") or "") ==
+                          wanted["reference"]), candidates[0] if candidates else None)
+            if match is None:
+                match = conversation.request("POST", "/api/bom/", body=wanted)
+                changes += 1
+            else:
+                patch = {name: value for name, value in wanted.items()
+                         if name not in ("part", "sub_part") and not same(match.get(name), value)}
+                if patch:
+                    match = conversation.request("PATCH", f"/api/bom/{match['pk']}/", body=patch)
+                    changes += 1
+            kept.add(int(match["pk"]))
+            conversation.remember("bom_item", f"{plan.assembly}/{line.position}", match["pk"])
+            changes += self.converge_substitutes(conversation, int(match["pk"]),
+                                                 {int(conversation.known("part", k))
+                                                  for k in line.substitutes})
+        for item in existing:
+            if int(item["pk"]) not in kept:
+                conversation.request("DELETE", f"/api/bom/{item['pk']}/", missing_ok=True)
+                changes += 1
+        return changes
+
+    def converge_substitutes(self, conversation: Conversation, bom_item: int,
+                             wanted: set[int]) -> int:
+        existing = {int(s["part"]): int(s["pk"]) for s in
+                    conversation.list("/api/bom/substitute/", {"bom_item": bom_item})}
+        changes = 0
+        for part in sorted(wanted - set(existing)):
+            conversation.request("POST", "/api/bom/substitute/",
+                                 body={"bom_item": bom_item, "part": part})
+            changes += 1
+        for part in sorted(set(existing) - wanted):
+            conversation.request("DELETE", f"/api/bom/substitute/{existing[part]}/",
+                                 missing_ok=True)
+            changes += 1
+        return changes
+
+
+def same(current: Any, wanted: Any) -> bool:
+    """InvenTree answers decimals as numbers or strings ("2.00000"): compare those by value."""
+    if isinstance(wanted, bool) or wanted is None:
+        return current == wanted
+    if isinstance(wanted, str) and not isinstance(current, bool):
+        ours, theirs = decimal_of(wanted), decimal_of(current)
+        if ours is not None and theirs is not None:
+            return ours == theirs
+    return (current or "") == wanted
+
+
+# --- The mBOM message as InvenTree's parts and BOM items ---------------------------------------
+
+class PlannedPart:
+    def __init__(self, number: str, revision: str, name: str, units: str, *, assembly: bool,
+                 component: bool, purchaseable: bool) -> None:
+        self.number, self.revision, self.name, self.units = number, revision, name, units
+        self.assembly, self.component, self.purchaseable = assembly, component, purchaseable
+
+    @property
+    def name_for_inventree(self) -> str:
+        # InvenTree names must be unique with IPN and revision; the number keeps them apart.
+        return f"{self.number} {self.name}".strip()[:100]
+
+
+class PlannedItem:
+    def __init__(self, position: int, part_key: str, quantity: str, attrition: str | None,
+                 consumable: bool, reference: str, note: str,
+                 substitutes: tuple[str, ...]) -> None:
+        self.position, self.part_key, self.quantity = position, part_key, quantity
+        self.attrition, self.consumable, self.reference = attrition, consumable, reference
+        self.note, self.substitutes = note, substitutes
+
+    def fields(self, assembly_pk: int, sub_part: int) -> dict[str, Any]:
+        return {"part": assembly_pk, "sub_part": sub_part, "quantity": self.quantity,
+                "reference": self.reference, "optional": False, "consumable": self.consumable,
+                "attrition": self.attrition or "0", "setup_quantity": "0", "note": self.note}
+
+
+class BomPlan:
+    """What InvenTree must hold for one mBOM message (plain data from the payload)."""
+
+    def __init__(self, assembly: str, parts: dict[str, PlannedPart],
+                 items: list[PlannedItem]) -> None:
+        self.assembly, self.parts, self.items = assembly, parts, items
+
+    @classmethod
+    def of(cls, payload: Mapping[str, Any], *, units: Mapping[str, str]) -> BomPlan:
+        try:
+            number, revision = payload["part"], payload.get("revision") or ""
+            lines = list(payload["lines"])
+        except (KeyError, TypeError) as exc:
+            raise MappingError(f"not an mBOM message: {exc}") from None
+        described = payload.get("parts") or {}
+
+        def planned(part: str, *, assembly: bool, component: bool) -> PlannedPart:
+            info = described.get(part) or {}
+            unit = info.get("base_unit") or ""
+            return PlannedPart(part, revision if part == number else info.get("revision") or "",
+                               info.get("name") or part, units.get(unit, unit),
+                               assembly=assembly or info.get("assembly", False),
+                               component=component,
+                               purchaseable=info.get("make_or_buy") == "buy")
+
+        parts = {part_key(number, revision): planned(number, assembly=True, component=False)}
+        for line in lines:
+            part = planned(line["part"], assembly=False, component=True)
+            parts.setdefault(part_key(part.number, part.revision), part)
+        keys = {p.number: key for key, p in parts.items()}
+        substitutes: dict[str, list[str]] = {}
+        for line in lines:
+            if line.get("substitutes_for"):
+                substitutes.setdefault(line["substitutes_for"], []).append(keys[line["part"]])
+        lineage = (f"Thread mBOM v{payload.get('version')} of {number} rev {revision} "
+                   f"(rules v{payload.get('rule_set_version')})")
+        items = [PlannedItem(
+            position=int(line["position"]), part_key=keys[line["part"]],
+            quantity=line["quantity"], attrition=line.get("scrap_percent"),
+            consumable=line.get("item_type") == "consumable",
+            reference=", ".join(line.get("reference_designators") or []),
+            note=f"{lineage}, line {line['position']}"[:500],
+            substitutes=tuple(substitutes.get(line["part"], ())))
+            for line in lines if not line.get("substitutes_for")]
+        return cls(part_key(number, revision), parts, items)
