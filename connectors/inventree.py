@@ -22,11 +22,25 @@ The credential is the InvenTree API token (`Authorization: Token …`).
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from .base import MappingError, OutboundEnvelope, PeerConfig, read_credential
+import httpx
+
+from .base import (
+    MappingError,
+    OutboundEnvelope,
+    PeerConfig,
+    ProbeReport,
+    answer_problem,
+    header_secrets,
+    join_url,
+    read_credential,
+)
 from .converging import ConvergingConnector, Conversation
 
 TOPIC = "mbom.published"
@@ -34,6 +48,31 @@ TOPIC = "mbom.published"
 # older servers are refused with the reason.
 MIN_API_VERSION = 391
 DEFAULT_UNITS = {"pcs": ""}  # InvenTree counts pieces with no unit
+
+
+# InvenTree's build statuses (build/status_codes.py) and what they are in Thread's mirror.
+BUILD_STATUSES = {10: "planned", 20: "released", 25: "planned", 30: "cancelled",
+                  40: "completed"}
+# A first poll reads the open build orders and those closed in this many days.
+FIRST_POLL_DAYS = 30
+
+
+@dataclass(frozen=True)
+class BuildOrder:
+    """An InvenTree build order as plain data: the plant's production order."""
+
+    pk: int
+    reference: str
+    part: str  # the part's IPN: Thread's part number
+    revision: str
+    quantity: Decimal
+    completed: Decimal
+    status: int
+    status_text: str
+    created: date | None
+    start: date | None
+    target: date | None
+    completed_on: date | None
 
 
 def part_key(number: str, revision: str) -> str:
@@ -56,6 +95,49 @@ class InvenTreeConnector(ConvergingConnector):
                                "credential name to the environment variable that holds it")
         return {"Authorization": f"Token {read_credential(peer.credential_name)}"}
 
+    def probe(self, client: httpx.Client, peer: PeerConfig, *,
+              deadline: float | None = None) -> ProbeReport:
+        """"Test connection" for InvenTree: the server and its API version (`GET /api/`), the
+        token (`GET /api/user/me/`), and the category new parts go to."""
+        try:
+            headers = self.auth_headers(peer)
+        except MappingError as exc:
+            return ProbeReport(False, f"credential missing — {exc}")
+        steps: list = []
+        facts = []
+        category = peer.options.get("category")
+        checks = [("/api/", "the server"), ("/api/user/me/", "the token")]
+        if category is not None:
+            checks.append((f"/api/part/category/{category}/", "the category"))
+        for path, what in checks:
+            url = join_url(peer.base_url, path)
+            step, response, problem = self.probe_get(client, peer, url, headers=headers,
+                                                     deadline=deadline)
+            steps += step
+            if response is None:
+                return ProbeReport(False, problem, tuple(steps))
+            problem = answer_problem(response, url, peer, secrets=header_secrets(headers))
+            if problem:
+                return ProbeReport(False, f"{what}: {problem}", tuple(steps))
+            answer = response.json()
+            if path == "/api/":
+                version = int(answer.get("apiVersion") or 0)
+                needed = int(peer.options.get("min_api_version") or MIN_API_VERSION)
+                if answer.get("server") != "InvenTree" or version < needed:
+                    return ProbeReport(False, f"unsupported server — {answer.get('server')!r} "
+                                              f"with API version {version}; Thread needs "
+                                              f"InvenTree with API {needed} or later (1.0+)",
+                                       tuple(steps))
+                facts.append(f"InvenTree {answer.get('version')} (API {version})")
+            elif path == "/api/user/me/":
+                facts.append(f"token of {answer.get('username')!r}")
+            else:
+                facts.append(f"category {answer.get('name')!r}")
+        if category is None:
+            return ProbeReport(False, "connector option 'category' is not set: new parts would "
+                                      "have nowhere to go", tuple(steps))
+        return ProbeReport(True, "connection OK — " + ", ".join(facts), tuple(steps))
+
     # --- delivery ------------------------------------------------------------------------
 
     def converge(self, conversation: Conversation, envelope: OutboundEnvelope,
@@ -75,6 +157,24 @@ class InvenTreeConnector(ConvergingConnector):
                                  body={"valid": True})
         return (f"{plan.assembly}: {created} part{'s' if created != 1 else ''} created, "
                 f"{changes} BOM change{'s' if changes != 1 else ''}, BOM validated")
+
+    def build_orders(self, client: httpx.Client, peer: PeerConfig, *, since: date | None,
+                     deadline: float | None = None) -> list[BuildOrder]:
+        """The build orders that may have changed since the day `since`: InvenTree keeps no
+        "modified" time on a build, so every open build is read each time, with those created
+        or closed (completed, cancelled) since the day before `since` — dates are days, and
+        its `_after` filters are strict. Re-reading is harmless: the poll upserts."""
+        conversation = Conversation(self, client, peer, deadline=deadline or
+                                    time.monotonic() + peer.connect_timeout + peer.read_timeout,
+                                    known_ids={})
+        self.require_version(conversation, peer)
+        start = (since or date.today() - timedelta(days=FIRST_POLL_DAYS)) - timedelta(days=1)
+        found: dict[int, dict[str, Any]] = {}
+        for params in ({"outstanding": "true"}, {"created_after": start.isoformat()},
+                       {"completed_after": start.isoformat()}):
+            for build in conversation.list("/api/build/", {**params, "part_detail": "true"}):
+                found[int(build["pk"])] = build
+        return sorted((build_order(b) for b in found.values()), key=lambda b: b.reference)
 
     def require_version(self, conversation: Conversation, peer: PeerConfig) -> int:
         info = conversation.request("GET", "/api/")
@@ -280,3 +380,21 @@ class BomPlan:
             substitutes=tuple(substitutes.get(line["part"], ())))
             for line in lines if not line.get("substitutes_for")]
         return cls(part_key(number, revision), parts, items)
+
+
+def build_order(build: Mapping[str, Any]) -> BuildOrder:
+    detail = build.get("part_detail") or {}
+
+    def day(name: str) -> date | None:
+        value = build.get(name)
+        return date.fromisoformat(str(value)[:10]) if value else None
+
+    return BuildOrder(
+        pk=int(build["pk"]), reference=str(build.get("reference") or ""),
+        part=str(detail.get("IPN") or ""), revision=str(detail.get("revision") or ""),
+        quantity=decimal_of(build.get("quantity")) or Decimal(0),
+        completed=decimal_of(build.get("completed")) or Decimal(0),
+        status=int(build.get("status") or 0), status_text=str(build.get("status_text") or ""),
+        created=day("creation_date"), start=day("start_date"), target=day("target_date"),
+        completed_on=day("completion_date"))
+

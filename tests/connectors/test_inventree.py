@@ -202,3 +202,28 @@ def test_an_inventree_older_than_1_0_is_refused_with_the_reason(monkeypatch):
     assert result.classification.outcome == Outcome.DEAD
     assert "API version 372 is older than 391" in result.classification.detail
     assert old.writes == 0
+
+
+def test_test_connection_checks_server_version_token_and_category(inventree):
+    deliveries = Deliveries(inventree)
+    report = InvenTreeConnector().probe(deliveries.client, deliveries.peer,
+                                        deadline=time.monotonic() + 5)
+    assert report.ok, report.summary
+    assert "InvenTree 1.5.0 dev (API 530)" in report.summary
+    assert "category 'Thread parts'" in report.summary
+    wrong = Deliveries(inventree, category=999)
+    assert "the category: " in InvenTreeConnector().probe(wrong.client, wrong.peer).summary
+
+
+def test_test_connection_says_plainly_what_is_wrong(inventree, monkeypatch):
+    deliveries = Deliveries(inventree)
+    monkeypatch.setenv("INVENTREE_TOKEN", "not-the-token")
+    refused = InvenTreeConnector().probe(deliveries.client, deliveries.peer)
+    assert not refused.ok and "credential refused" in refused.summary  # InvenTree: even /api/
+    assert "not-the-token" not in refused.summary
+    monkeypatch.setenv("INVENTREE_TOKEN", TOKEN)
+    with InvenTreeFake(token=TOKEN, api_version=372) as old:
+        peer = PeerConfig(system_name="Old", base_url=old.url,
+                          credential_name="INVENTREE_TOKEN", options={"category": 1})
+        report = InvenTreeConnector().probe(deliveries.client, peer)
+    assert not report.ok and "API version 372" in report.summary

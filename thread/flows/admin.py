@@ -27,6 +27,7 @@ from .models import (
     InboundMessage,
     OutboundMessage,
     OutboundMessageEvent,
+    PeerObject,
 )
 
 
@@ -137,7 +138,7 @@ class InboundMessageAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 class DeliveryAttemptInline(ReadOnlyInline):
     model = DeliveryAttempt
     fields = ["number", "started_at", "duration_ms", "request_summary", "response_status",
-              "outcome", "error_class", "error", "response_excerpt", "worker"]
+              "outcome", "error_class", "error", "response_excerpt", "steps", "worker"]
     show_change_link = False
 
 
@@ -229,3 +230,17 @@ class AttentionItemAdmin(ReadOnlyAdminMixin, HistoryAdmin):
     readonly_fields = ["reference", "kind", "system", "state", "reason", "admin_url", "opened_at",
                        "updated_at", "resolved_at", "resolution"]
     fields = readonly_fields
+
+
+@admin.register(PeerObject)
+class PeerObjectAdmin(ReadOnlyAdminMixin, HistoryAdmin):
+    """The ids converging peers assigned to Thread's objects (an InvenTree part's pk), learnt
+    by delivering; the next delivery starts from them (docs/connectors.md)."""
+
+    list_display = ["system", "kind", "natural_key", "peer_id", "updated_at"]
+    list_filter = ["system", "kind"]
+    search_fields = ["natural_key", "peer_id"]
+    list_select_related = ["system"]
+    readonly_fields = ["system", "kind", "natural_key", "peer_id", "first_seen_at", "updated_at"]
+    fields = readonly_fields
+

@@ -195,7 +195,7 @@ def next_due_at(*, now: datetime | None = None) -> datetime | None:
 _clients: dict[tuple[int, float, float], httpx.Client] = {}
 
 
-def _client_for(system: ExternalSystem) -> httpx.Client:
+def client_for(system: ExternalSystem) -> httpx.Client:
     # Keyed by pid too: a client must not cross a fork (django-q2 forks its workers).
     key = (os.getpid(), system.connect_timeout_seconds, system.read_timeout_seconds)
     client = _clients.get(key)
@@ -232,7 +232,7 @@ def _send(message: OutboundMessage, deadline: float) -> DeliveryResult:
         return DeliveryResult(Classification(Outcome.DEAD, error_class="configuration",
                                              detail=f"{system.name}: {exc}"),
                               "", timezone.now(), 0)
-    return connector.deliver(_client_for(system),
+    return connector.deliver(client_for(system),
                              envelope(message, converging=getattr(connector, "converges", False)),
                              peer_config(system), deadline=deadline)
 

@@ -21,7 +21,7 @@ from thread.errors import StateConflict, invalid
 from thread.history import audited
 
 from .choices import SystemKind
-from .delivery import _client_for, peer_config
+from .delivery import client_for, peer_config
 from .models import ApiKey, ExternalSystem
 
 logger = logging.getLogger(__name__)
@@ -141,7 +141,7 @@ def system_connection_test(*, system: ExternalSystem,
             deadline = time.monotonic() + min(PROBE_SECONDS, system.connect_timeout_seconds
                                               + system.read_timeout_seconds)
             try:
-                report = connector.probe(_client_for(system), peer_config(system),
+                report = connector.probe(client_for(system), peer_config(system),
                                          deadline=deadline)
             except Exception as exc:  # a connector's own probe that fails is reported, too
                 logger.exception("connection test of %s crashed", system.name)

@@ -10,7 +10,7 @@ from thread.admin_tools import HistoryAdmin, ReadOnlyAdminMixin, ReadOnlyInline,
 from thread.errors import DomainError
 
 from . import selectors, services
-from .models import ProductionOrder, PurchaseOrder, PurchaseOrderLine
+from .models import ErpPollMark, ProductionOrder, PurchaseOrder, PurchaseOrderLine
 from .routings import admin as routings_admin  # noqa: F401  (registers its models)
 from .work_orders import admin as work_orders_admin  # noqa: F401
 
@@ -76,3 +76,14 @@ class ProductionOrderAdmin(_MirrorAdmin):
 
     def has_release_permission(self, request) -> bool:
         return request.user.has_perm("orders.rebuild_workorder")
+
+
+@admin.register(ErpPollMark)
+class ErpPollMarkAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """How far each polled ERP's build orders were read, and the last poll's error."""
+
+    list_display = ["system", "kind", "mark", "polled_at", "last_count", "last_error"]
+    list_select_related = ["system"]
+    fields = ["system", "kind", "mark", "polled_at", "last_count", "last_error"]
+    readonly_fields = fields
+

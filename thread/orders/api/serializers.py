@@ -61,9 +61,9 @@ class ProductionOrderSerializer(serializers.ModelSerializer):
     class Meta:
         model = ProductionOrder
         fields = ["id", "system", "number", "part", "plant", "quantity", "unit",
-                  "planned_start", "planned_end", "status", "erp_status", "revision",
-                  "mbom_version", "resolved_as_of", "resolution_note", "created_at",
-                  "updated_at"]
+                  "planned_start", "planned_end", "status", "erp_status",
+                  "completed_quantity", "scrapped_quantity", "revision", "mbom_version",
+                  "resolved_as_of", "resolution_note", "created_at", "updated_at"]
 
 
 class OrderRefSerializer(serializers.Serializer):

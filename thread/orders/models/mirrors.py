@@ -107,6 +107,10 @@ class ProductionOrder(models.Model):
                                                 "for.")
     resolution_note = models.CharField(max_length=300, blank=True,
                                        help_text="Why no revision or mBOM version is set.")
+    # As the ERP reports them (an InvenTree build's completed and scrapped outputs), until the
+    # shop floor's results have their own home.
+    completed_quantity = models.DecimalField(null=True, blank=True, **QUANTITY)
+    scrapped_quantity = models.DecimalField(null=True, blank=True, **QUANTITY)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     history = HistoricalRecords()
@@ -124,3 +128,25 @@ class ProductionOrder(models.Model):
 
     def __str__(self) -> str:
         return f"Production order {self.number}"
+
+
+class ErpPollMark(models.Model):
+    """How far a poll of one system has read (its high-water mark), written in the transaction
+    that stores what the poll read: a poll that dies mid-batch reads the batch again, and the
+    upserts it repeats change nothing."""
+
+    system = models.ForeignKey("flows.ExternalSystem", on_delete=models.CASCADE,
+                               related_name="+")
+    kind = models.CharField(max_length=40, help_text='What is polled, e.g. "build_orders".')
+    mark = models.CharField(max_length=100, blank=True,
+                            help_text="The peer's position: opaque to Thread.")
+    polled_at = models.DateTimeField(null=True, blank=True)
+    last_count = models.PositiveIntegerField(default=0, help_text="Records the last poll read.")
+    last_error = models.TextField(blank=True)
+
+    class Meta:
+        verbose_name = "ERP poll mark"
+        constraints = [models.UniqueConstraint(fields=["system", "kind"], name="erp_poll_once")]
+
+    def __str__(self) -> str:
+        return f"{self.system.name} {self.kind} @ {self.mark or 'start'}"

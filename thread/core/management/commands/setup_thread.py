@@ -4,7 +4,7 @@ from django_q.models import Schedule
 from thread.bom.tasks import RESUME_SCHEDULE
 from thread.core.roles import setup_roles
 from thread.flows.tasks import DRAIN_SCHEDULE
-from thread.orders.tasks import SHIFT_BATCH_SCHEDULE
+from thread.orders.tasks import BUILD_ORDER_POLL_SCHEDULE, SHIFT_BATCH_SCHEDULE
 
 SCHEDULES = [
     # (name, function, schedule type, minutes)
@@ -19,6 +19,9 @@ SCHEDULES = [
     (RESUME_SCHEDULE, "thread.bom.tasks.resume_regenerations", Schedule.MINUTES, 1, None),
     # Sends the work orders of plants with shift-start timing at their shift (docs/work-orders.md).
     (SHIFT_BATCH_SCHEDULE, "thread.orders.tasks.send_shift_batches", Schedule.MINUTES, 1, None),
+    # Reads the build orders of ERPs Thread polls (InvenTree; docs/connectors.md).
+    (BUILD_ORDER_POLL_SCHEDULE, "thread.orders.tasks.poll_build_orders", Schedule.MINUTES, 5,
+     None),
 ]
 
 

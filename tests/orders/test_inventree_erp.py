@@ -1,0 +1,148 @@
+"""InvenTree as a plant's ERP, end to end on PostgreSQL: the outbox delivers the plant's mBOM
+to a local server that answers as InvenTree's API does, records the ids InvenTree assigned and
+every request; a replay converges without a write; InvenTree's build orders come in as
+production orders through the ERP's own upsert, twice without duplicates, and a poll that dies
+mid-batch leaves its mark where it was."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+import pytest
+from django.db import transaction
+
+from thread.flows import services as flows
+from thread.flows.delivery import drain
+from thread.flows.models import DeliveryAttempt, OutboundMessage, PeerObject
+from thread.flows.outbox import outbound_message_write
+from thread.orders import erp_poll
+from thread.orders.erp_poll import build_orders_poll
+from thread.orders.models import ErpPollMark, ProductionOrder
+from thread.orders.tasks import poll_build_orders
+
+from ..support.inventree_fake import InvenTreeFake
+
+TOKEN = "inv-token"
+
+
+@pytest.fixture
+def inventree(bike, erp, monkeypatch):
+    """The test ERP is an InvenTree, Berlin's (the only plant served by it here)."""
+    monkeypatch.setenv("INVENTREE_TOKEN", TOKEN)
+    with InvenTreeFake(token=TOKEN) as fake:
+        category = fake.add_category("From Thread")
+        erp.system = flows.system_delivery_configure(
+            system=erp.system, actor=None, reason="InvenTree", connector="inventree",
+            base_url=fake.url, credential_name="INVENTREE_TOKEN",
+            connector_options={"category": category, "plant": "BER"},
+            connect_timeout_seconds=1, read_timeout_seconds=3)
+        yield fake
+
+
+def bike_bom(fake):
+    bike = next(pk for pk, p in fake.parts.items() if p["IPN"] == "BK-100")
+    ipn = {pk: p["IPN"] for pk, p in fake.parts.items()}
+    return sorted(ipn[i["sub_part"]] for i in fake.bom_items.values() if i["part"] == bike)
+
+
+def test_the_plants_mbom_reaches_inventree_as_a_validated_bom_and_a_replay_converges(
+        inventree, erp):
+    berlin = OutboundMessage.objects.get(system=erp.system, topic="mbom.published",
+                                         payload__plant="BER", payload__part="BK-100")
+    report = drain(prefer_ids=[berlin.pk], budget_seconds=30)
+    berlin.refresh_from_db()
+    assert berlin.status == "delivered", berlin.last_error
+    assert report.delivered >= 1
+    assert bike_bom(inventree) == ["FR-200", "MT-500"]  # the document is excluded by rule
+    bike = next(p for p in inventree.parts.values() if p["IPN"] == "BK-100")
+    assert bike["bom_validated"] and bike["revision"] == "A"
+    # The ids InvenTree assigned, per system; every request of the delivery in the attempt.
+    ids = dict(PeerObject.objects.filter(system=erp.system, kind="part")
+               .values_list("natural_key", "peer_id"))
+    assert ids["BK-100|A"] == str(bike["pk"])
+    attempt = DeliveryAttempt.objects.get(message=berlin)
+    assert attempt.steps[0]["url"].endswith("/api/") and len(attempt.steps) > 5
+    assert all(TOKEN not in str(step) for step in attempt.steps)
+    # The same mBOM delivered again (a repeat of the message): read, nothing to change.
+    writes = inventree.writes
+    with transaction.atomic():
+        again = outbound_message_write(system=erp.system, topic=berlin.topic,
+                                       payload=berlin.payload, about=berlin.about, cause=None,
+                                       ordering_key="repeat")
+    drain(prefer_ids=[again.pk], budget_seconds=30)
+    again.refresh_from_db()
+    assert again.status == "delivered" and inventree.writes == writes
+    assert "0 writes" in DeliveryAttempt.objects.get(message=again).request_summary
+
+
+def test_a_400_from_inventree_is_dead_with_its_message(inventree, erp):
+    flows.system_delivery_configure(system=erp.system, actor=None, reason="wrong category",
+                                    connector_options={"category": 999, "plant": "BER"})
+    message = OutboundMessage.objects.filter(system=erp.system, topic="mbom.published").first()
+    drain(prefer_ids=[message.pk], budget_seconds=30)
+    message.refresh_from_db()
+    assert message.status == "dead"
+    assert 'Invalid pk \\"999\\" - object does not exist.' in message.last_error
+
+
+def add_builds(fake):
+    bike = fake.add_part("E-bike", IPN="BK-100", revision="A", assembly=True)
+    unknown = fake.add_part("Not in Thread", IPN="XX-1", assembly=True)
+    fake.add_build(bike, quantity=12, reference="BO-0001", status=20,
+                   start_date="2027-01-20", target_date="2027-01-22")
+    fake.add_build(bike, quantity=5, reference="BO-0002", status=10,
+                   creation_date="2026-12-01")
+    fake.add_build(unknown, quantity=1, reference="BO-0003", status=20)
+    return bike
+
+
+def test_build_orders_come_in_as_production_orders_twice_without_duplicates(inventree, erp):
+    add_builds(inventree)
+    report = build_orders_poll(system=erp.system)
+    assert (report.read, report.written, report.error) == (3, 2, "")
+    assert report.skipped == ["BO-0003: part XX-1, status 20"]
+    orders = {o.number: o for o in ProductionOrder.objects.filter(system=erp.system)}
+    assert set(orders) == {"BO-0001", "BO-0002"}
+    released = orders["BO-0001"]
+    assert (released.status, released.quantity, released.plant.code) == ("released", 12, "BER")
+    assert released.planned_start.astimezone(ZoneInfo("Europe/Berlin")).date() == \
+        date(2027, 1, 20)  # the build's start day at the plant
+    assert released.revision is not None
+    assert (orders["BO-0002"].status, orders["BO-0002"].erp_status) == ("planned", "Pending")
+    assert ErpPollMark.objects.get(system=erp.system).last_error == ""
+    again = build_orders_poll(system=erp.system)
+    assert (again.read, again.written) == (3, 0)
+    assert ProductionOrder.objects.filter(system=erp.system).count() == 2
+    # Progress comes with the next poll: the completed quantity on the mirror.
+    build = next(pk for pk, b in inventree.builds.items() if b["reference"] == "BO-0001")
+    inventree.update_build(build, completed=7)
+    assert build_orders_poll(system=erp.system).written == 1
+    assert ProductionOrder.objects.get(number="BO-0001").completed_quantity == Decimal(7)
+
+
+def test_a_poll_that_dies_mid_batch_leaves_its_mark_and_the_next_one_writes_all(
+        inventree, erp, monkeypatch):
+    add_builds(inventree)
+
+    def crash(**kwargs):
+        raise RuntimeError("worker killed")
+
+    upsert = erp_poll.production_orders_upsert
+    monkeypatch.setattr(erp_poll, "production_orders_upsert", crash)
+    failed = build_orders_poll(system=erp.system)
+    assert failed.error == "worker killed"
+    mark = ErpPollMark.objects.get(system=erp.system)
+    assert (mark.mark, mark.last_error) == ("", "worker killed")
+    assert not ProductionOrder.objects.filter(system=erp.system).exists()
+    monkeypatch.setattr(erp_poll, "production_orders_upsert", upsert)
+    assert [r["written"] for r in poll_build_orders()] == [2]
+    assert ErpPollMark.objects.get(system=erp.system).mark != ""
+
+
+def test_an_unreachable_inventree_is_reported_on_the_mark(inventree, erp):
+    inventree.fail_next(status=503, paths="/api/")
+    report = build_orders_poll(system=erp.system)
+    assert "503" in report.error
+    assert "503" in ErpPollMark.objects.get(system=erp.system).last_error
