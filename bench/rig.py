@@ -34,23 +34,69 @@ class Reply:
 Behaviour = Callable[[str, int, dict], Reply]  # (idempotency key, nth request for it, body)
 
 
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"  # keep-alive, like a real peer
+class TrackedHandler(BaseHTTPRequestHandler):
+    """Keep-alive like a real peer, and every open connection known to the server's owner, so
+    that stopping it cuts them as a crash would."""
+
+    protocol_version = "HTTP/1.1"
 
     def setup(self) -> None:
         super().setup()
         self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        with self.server.peer.lock:
-            self.server.peer.connections.add(self.connection)
+        with self.server.owner.lock:
+            self.server.owner.connections.add(self.connection)
 
     def finish(self) -> None:
-        with self.server.peer.lock:
-            self.server.peer.connections.discard(self.connection)
-        super().finish()
+        with self.server.owner.lock:
+            self.server.owner.connections.discard(self.connection)
+        with contextlib.suppress(OSError):
+            super().finish()
 
+    def log_message(self, format, *args) -> None:
+        pass
+
+
+class LocalServer:
+    """A local HTTP server on its own port, served by `handler` in a daemon thread."""
+
+    handler: type[TrackedHandler]
+
+    def __init__(self, port: int | None = None) -> None:
+        self.port = port or free_port()
+        self.lock = threading.RLock()
+        self.connections: set[socket.socket] = set()  # open keep-alive connections
+        self._server: ThreadingHTTPServer | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self):
+        server = ThreadingHTTPServer(("127.0.0.1", self.port), self.handler)
+        server.daemon_threads = True
+        server.owner = self
+        threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
+                         daemon=True).start()
+        self._server = server
+        return self
+
+    def stop(self) -> None:
+        """Down as a crashed peer is: new connections refused, open keep-alive ones cut."""
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+        with self.lock:
+            open_connections, self.connections = self.connections, set()
+        for connection in open_connections:
+            with contextlib.suppress(OSError):
+                connection.shutdown(socket.SHUT_RDWR)
+
+
+class _Handler(TrackedHandler):
     def do_POST(self) -> None:
         body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))) or b"null")
-        reply = self.server.peer.receive(self.headers.get("Idempotency-Key", ""), body)
+        reply = self.server.owner.receive(self.headers.get("Idempotency-Key", ""), body)
         if reply.hang is not None:
             reply.hang.wait(60)
         if reply.delay:
@@ -67,29 +113,21 @@ class _Handler(BaseHTTPRequestHandler):
         except OSError:
             pass  # the client gave up (timeout, killed worker): as a real peer would see it
 
-    def log_message(self, format, *args) -> None:
-        pass
 
-
-class Peer:
+class Peer(LocalServer):
     """A peer that deduplicates by Idempotency-Key, as the protocol asks of it: the first
     request with a key that it accepts is applied; repeats are counted and answered alike."""
 
+    handler = _Handler
+
     def __init__(self, behaviour: Behaviour | None = None, port: int | None = None) -> None:
+        super().__init__(port)
         self.behaviour = behaviour
-        self.port = port or free_port()
-        self.lock = threading.Lock()
         self.requests: list[tuple[str, float]] = []
         self.seen: dict[str, int] = {}
         self.applied: list[dict] = []
         self.applied_keys: set[str] = set()
         self.duplicates = 0
-        self.connections: set[socket.socket] = set()  # open keep-alive connections
-        self._server: ThreadingHTTPServer | None = None
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
 
     def receive(self, key: str, body: dict) -> Reply:
         with self.lock:
@@ -104,26 +142,6 @@ class Peer:
                     self.applied_keys.add(key)
                     self.applied.append(body)
         return reply
-
-    def start(self) -> Peer:
-        server = ThreadingHTTPServer(("127.0.0.1", self.port), _Handler)
-        server.daemon_threads = True
-        server.peer = self
-        threading.Thread(target=server.serve_forever, daemon=True).start()
-        self._server = server
-        return self
-
-    def stop(self) -> None:
-        """Down as a crashed peer is: new connections refused, open keep-alive ones cut."""
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-        with self.lock:
-            open_connections, self.connections = self.connections, set()
-        for connection in open_connections:
-            with contextlib.suppress(OSError):
-                connection.shutdown(socket.SHUT_RDWR)
 
 
 def free_port() -> int:

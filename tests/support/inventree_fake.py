@@ -45,14 +45,15 @@ import contextlib
 import json
 import re
 import socket
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import NamedTuple
 from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
+
+from bench.rig import LocalServer, TrackedHandler
 
 from .inventree_fake_api import InvenTreeApi
 from .inventree_fake_fields import ApiError, not_found
@@ -121,31 +122,14 @@ def _unauthorized(message: str) -> ApiError:
     return ApiError(401, {"detail": message}, {"WWW-Authenticate": "Token"})
 
 
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"  # keep-alive, like a real server
-
-    def setup(self) -> None:
-        super().setup()
-        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        with self.server.fake.lock:
-            self.server.fake.connections.add(self.connection)
-
-    def finish(self) -> None:
-        with self.server.fake.lock:
-            self.server.fake.connections.discard(self.connection)
-        with contextlib.suppress(OSError):
-            super().finish()
-
+class _Handler(TrackedHandler):
     def do_GET(self) -> None:
-        self.server.fake.handle(self)
+        self.server.owner.handle(self)
 
     do_POST = do_PUT = do_PATCH = do_DELETE = do_GET
 
-    def log_message(self, format, *args) -> None:
-        pass
 
-
-class InvenTreeFake:
+class InvenTreeFake(LocalServer):
     """InvenTree's API on a local port, with its state open to the test (see the module doc)."""
 
     def __init__(self, token: str = "inv-fake-token", *, read_only: bool = False,
@@ -153,49 +137,22 @@ class InvenTreeFake:
                  instance: str = "InvenTree", username: str = "connector", staff: bool = False,
                  worker_running: bool = True, settings: dict | None = None,
                  today: Callable[[], date] = date.today, port: int | None = None) -> None:
+        super().__init__(port)
         self.token, self.read_only, self.version, self.instance = token, read_only, version, instance
-        self.port = port or _free_port()
         self.api = InvenTreeApi(
             user={"pk": 1, "username": username, "first_name": "", "last_name": "", "email": "",
                   "is_staff": staff, "is_superuser": False},
             settings=settings or {}, api_version=api_version, today=today,
             worker_running=worker_running)
-        self.lock = threading.RLock()
         self.requests: list[Request] = []
         self.statuses: list[int | None] = []  # the answer to each request; None: dropped
         self.writes = 0
-        self.connections: set[socket.socket] = set()
         self._failures: list[_Rule] = []
         self._delays: list[_Rule] = []
         self._cut: int | None = None
-        self._server: ThreadingHTTPServer | None = None
         self._routes = self._route_table()
 
-    # --- lifecycle, as bench/rig.py's Peer -----------------------------------------------------
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def start(self) -> InvenTreeFake:
-        server = ThreadingHTTPServer(("127.0.0.1", self.port), _Handler)
-        server.daemon_threads = True
-        server.fake = self
-        threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
-                         daemon=True).start()
-        self._server = server
-        return self
-
-    def stop(self) -> None:
-        """Down as a crashed server is: new connections refused, open keep-alive ones cut."""
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-        with self.lock:
-            open_connections, self.connections = self.connections, set()
-        for connection in open_connections:
-            with contextlib.suppress(OSError):
-                connection.shutdown(socket.SHUT_RDWR)
+    handler = _Handler
 
     def __enter__(self) -> InvenTreeFake:
         return self.start()
@@ -477,12 +434,6 @@ def _send_failure(handler: BaseHTTPRequestHandler, rule: _Rule) -> None:
         data = handler.responses.get(rule.status, ("Error",))[0].encode()
         headers["Content-Type"] = "text/plain"
     _send(handler, rule.status, data, headers)
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 __all__ = ["API_VERSION", "ApiError", "InvenTreeFake", "Request", "not_found"]
