@@ -369,6 +369,7 @@ class BomPlan:
         for line in lines:
             if line.get("substitutes_for"):
                 substitutes.setdefault(line["substitutes_for"], []).append(keys[line["part"]])
+        sources = payload.get("sources") or {}
         lineage = (f"Thread mBOM v{payload.get('version')} of {number} rev {revision} "
                    f"(rules v{payload.get('rule_set_version')})")
         items = [PlannedItem(
@@ -376,7 +377,9 @@ class BomPlan:
             quantity=line["quantity"], attrition=line.get("scrap_percent"),
             consumable=line.get("item_type") == "consumable",
             reference=", ".join(line.get("reference_designators") or []),
-            note=f"{lineage}, line {line['position']}"[:500],
+            note=(f"{lineage}, line {line['position']}"
+                  + (f" ← eBOM lines {', '.join(map(str, sources[str(line['position'])]))}"
+                     if sources.get(str(line["position"])) else ""))[:500],
             substitutes=tuple(substitutes.get(line["part"], ())))
             for line in lines if not line.get("substitutes_for")]
         return cls(part_key(number, revision), parts, items)

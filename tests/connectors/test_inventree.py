@@ -30,6 +30,7 @@ def line(position, part, quantity, **extra):
 PAYLOAD = {
     "plant": "BER", "part": "BK-100", "revision": "B", "version": 3, "base_unit": "pcs",
     "rule_set_version": 2, "as_of": "2026-12-07", "product": "BK-100", "product_revision": "B",
+    "sources": {"10": [801], "20": [802, 805], "30": [806], "40": [807]},
     "lines": [
         line(10, "FR-200", "1", make_or_buy="make"),
         line(20, "SC-M8", "4", scrap_percent="2", reference_designators=["S1", "S2"]),
@@ -115,7 +116,7 @@ def test_the_first_delivery_creates_parts_bom_items_substitutes_and_validates(in
                      "TB-310": ("1250", "", "0", [])}
     assert validated
     notes = {item["note"] for item in inventree.bom_items.values()}
-    assert "Thread mBOM v3 of BK-100 rev B (rules v2), line 20" in notes
+    assert "Thread mBOM v3 of BK-100 rev B (rules v2), line 20 ← eBOM lines 802, 805" in notes
     # Every request is a step an operator can read; the token never appears.
     assert result.steps[0].method == "GET" and result.steps[0].url.endswith("/api/")
     assert all(TOKEN not in step.excerpt and TOKEN not in step.url for step in result.steps)

@@ -389,6 +389,9 @@ def _send(created: list[MBomVersion], fresh: list[tuple[Proposal, MBom, MBomVers
                             for number in sorted({proposal.part,
                                                   *(line.part for line in proposal.lines)})
                             if number in described}
+        # Where each line comes from (Thread's eBOM line ids), for the peer's note on the line.
+        payload["sources"] = {str(line.position): list(line.lineage.source_line_ids)
+                              for line in proposal.lines}
         if release is not None:
             payload["change_order"] = {"number": release.change_order, **release.effectivity}
         messages.append(NewOutboundMessage(
