@@ -15,9 +15,9 @@ Nothing is written that already holds, so a repeated, replayed or resumed delive
 
 Options (ExternalSystem.connector_options):
     {"category": 12,                       # required: the InvenTree category new parts go to
-     "units": {"pcs": "", "mm": "mm"},     # Thread unit code → InvenTree units ("" = pieces)
      "min_api_version": 391}               # refuse older servers (default MIN_API_VERSION)
-The credential is the InvenTree API token (`Authorization: Token …`).
+The credential is the InvenTree API token (`Authorization: Token …`). Units: the ERP system's
+unit codes in Thread's catalog (sent in the message); pieces have no unit in InvenTree.
 """
 
 from __future__ import annotations
@@ -47,7 +47,7 @@ TOPIC = "mbom.published"
 # InvenTree 1.0's API version: the oldest Thread is tested against (and the newest, 530);
 # older servers are refused with the reason.
 MIN_API_VERSION = 391
-DEFAULT_UNITS = {"pcs": ""}  # InvenTree counts pieces with no unit
+DEFAULT_UNITS = {"pcs": ""}  # InvenTree counts pieces with no unit, unless the system maps it
 
 
 # InvenTree's build statuses (build/status_codes.py) and what they are in Thread's mirror.
@@ -146,7 +146,7 @@ class InvenTreeConnector(ConvergingConnector):
             raise MappingError(f"the InvenTree connector takes {TOPIC}, not {envelope.topic!r}")
         self.require_version(conversation, peer)
         payload = envelope.payload
-        plan = BomPlan.of(payload, units=self.units(peer))
+        plan = BomPlan.of(payload, units={**DEFAULT_UNITS, **(payload.get("units") or {})})
         created = self.ensure_parts(conversation, plan, category=self.category(peer))
         assembly = conversation.known("part", plan.assembly)
         changes = self.converge_items(conversation, plan, assembly_pk=int(assembly))
@@ -192,9 +192,6 @@ class InvenTreeConnector(ConvergingConnector):
             raise MappingError(f"{peer.system_name}: connector option 'category' (the pk of the "
                                "InvenTree part category new parts go to) is not set")
         return category
-
-    def units(self, peer: PeerConfig) -> dict[str, str]:
-        return {**DEFAULT_UNITS, **dict(peer.options.get("units") or {})}
 
     def ensure_parts(self, conversation: Conversation, plan: BomPlan, *, category: int) -> int:
         created = 0

@@ -146,10 +146,11 @@ def test_writes_are_bulk_whatever_the_number_of_lines(rules, leaves, django_asse
     with CaptureQueriesContext(transaction.get_connection()) as queries:
         result = generate(product, rules)
     assert result.line_count == leaves + 3
-    # The lines go in one COPY, which Django does not count: constant either way. (27: the
+    # The lines go in one COPY, which Django does not count: constant either way. (28: the
     # explosion no longer asks for the revisions of leaves that have none, the two outbound
-    # messages are written together, and the parts the messages name are described in two.)
-    assert len(queries.captured_queries) == 27
+    # messages are written together, the parts they name are described in two queries and the
+    # ERP's unit codes read in one.)
+    assert len(queries.captured_queries) == 28
 
 
 def test_drafts_are_previewed_never_stored_or_sent(rules):

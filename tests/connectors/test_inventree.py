@@ -228,3 +228,11 @@ def test_test_connection_says_plainly_what_is_wrong(inventree, monkeypatch):
                           credential_name="INVENTREE_TOKEN", options={"category": 1})
         report = InvenTreeConnector().probe(deliveries.client, peer)
     assert not report.ok and "API version 372" in report.summary
+
+
+def test_units_follow_the_systems_unit_map_in_the_message(inventree):
+    mapped = copy.deepcopy(PAYLOAD)
+    mapped["units"] = {"mm": "millimeter"}
+    assert Deliveries(inventree).deliver(mapped).classification.outcome == Outcome.DELIVERED
+    parts = {p["IPN"]: p for p in inventree.parts.values()}
+    assert (parts["TB-310"]["units"], parts["SC-M8"]["units"]) == ("millimeter", "")

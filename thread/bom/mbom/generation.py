@@ -38,6 +38,7 @@ from thread.bom.models import MappingRuleSetVersion, MBom, MBomLine, MBomVersion
 from thread.catalog.choices import RevisionStatus
 from thread.catalog.effectivity import plant_today
 from thread.catalog.models import Part, PartRevision, Plant, UnitOfMeasure
+from thread.catalog.selectors import outbound_unit_codes
 from thread.errors import ErrorItem, InvalidInput, StateConflict
 from thread.flows.models import OutboundMessage
 from thread.flows.outbox import NewOutboundMessage, outbound_messages_write
@@ -376,6 +377,7 @@ def _send(created: list[MBomVersion], fresh: list[tuple[Proposal, MBom, MBomVers
     if erp is None:
         return []
     messages = []
+    unit_codes = outbound_unit_codes(system=erp)
     described = parts_described({line.part for proposal, _, _ in fresh
                                  for line in proposal.lines}
                                 | {proposal.part for proposal, _, _ in fresh})
@@ -389,6 +391,9 @@ def _send(created: list[MBomVersion], fresh: list[tuple[Proposal, MBom, MBomVers
                             for number in sorted({proposal.part,
                                                   *(line.part for line in proposal.lines)})
                             if number in described}
+        # How this ERP writes Thread's units (catalog's system unit codes), for the connectors
+        # that create parts there.
+        payload["units"] = unit_codes
         # Where each line comes from (Thread's eBOM line ids), for the peer's note on the line.
         payload["sources"] = {str(line.position): list(line.lineage.source_line_ids)
                               for line in proposal.lines}
