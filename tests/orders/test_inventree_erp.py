@@ -13,6 +13,9 @@ from zoneinfo import ZoneInfo
 import pytest
 from django.db import transaction
 
+from thread.bom.mbom.resend import mbom_versions_send
+from thread.bom.models import MBomVersion
+from thread.errors import StateConflict
 from thread.flows import services as flows
 from thread.flows.delivery import drain
 from thread.flows.models import DeliveryAttempt, OutboundMessage, PeerObject
@@ -146,3 +149,23 @@ def test_an_unreachable_inventree_is_reported_on_the_mark(inventree, erp):
     report = build_orders_poll(system=erp.system)
     assert "503" in report.error
     assert "503" in ErpPollMark.objects.get(system=erp.system).last_error
+
+
+def test_a_newly_connected_inventree_gets_the_current_mbom_sent_again(inventree, erp):
+    """The mBOMs were delivered before InvenTree was the ERP (here: still waiting, cancelled):
+    "send again" writes the same message from the stored version, and InvenTree converges."""
+    OutboundMessage.objects.filter(system=erp.system).update(status="cancelled")
+    version = MBomVersion.objects.get(mbom__plant__code="BER",
+                                      mbom__revision__part__number="BK-100", is_current=True)
+    original = OutboundMessage.objects.filter(about_id=str(version.pk),
+                                              topic="mbom.published").first()
+    [message] = mbom_versions_send(versions=[version], actor=None, reason="New ERP connected")
+    assert {k: v for k, v in message.payload.items()} == {
+        k: v for k, v in original.payload.items() if k != "change_order"}
+    drain(prefer_ids=[message.pk], budget_seconds=30)
+    message.refresh_from_db()
+    assert message.status == "delivered", message.last_error
+    assert bike_bom(inventree) == ["FR-200", "MT-500"]
+    MBomVersion.objects.filter(pk=version.pk).update(is_current=False)
+    with pytest.raises(StateConflict, match="not current"):
+        mbom_versions_send(versions=[version], actor=None, reason="old")

@@ -22,6 +22,7 @@ from thread.bom.mbom import preview as generation
 from thread.bom.mbom import selectors as mbom_selectors
 from thread.bom.mbom import services as mbom_services
 from thread.bom.mbom.diff import DiffEntry, LineData
+from thread.bom.mbom.resend import mbom_versions_send
 from thread.bom.models import MBom, MBomVersion, RegenerationJob, ReleaseGeneration
 from thread.catalog.models import Part, Plant
 from thread.errors import DomainError
@@ -247,9 +248,26 @@ class MBomVersionAdmin(_ReadOnlyAdmin):
               "resolved_revisions", "ebom_ids", "warnings"]
     readonly_fields = fields
     change_form_template = "bom/mbomversion_change_form.html"
+    action_form = ReasonActionForm
+    actions = ["send_to_erp"]
 
     def get_queryset(self, request):
         return mbom_selectors.mbom_versions_list()
+
+    @admin.action(description="Send the selected current versions to their plant's ERP again "
+                              "(after connecting a new ERP)", permissions=["generate"])
+    def send_to_erp(self, request, queryset):
+        try:
+            sent = mbom_versions_send(versions=list(queryset), actor=request.user,
+                                      reason=action_reason(request, "Sent to the ERP again"))
+        except DomainError as exc:
+            self.message_user(request, f"Nothing sent: {exc}", messages.ERROR)
+            return
+        self.message_user(request, f"{len(sent)} message(s) written to the outbox; the flow "
+                                   "monitor shows their delivery.", messages.SUCCESS)
+
+    def has_generate_permission(self, request) -> bool:
+        return request.user.has_perm("bom.generate_mbom")
 
     @admin.display(description="cause")
     def cause_link(self, obj):

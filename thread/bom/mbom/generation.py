@@ -197,14 +197,15 @@ def payload_line(line: engine.MBomLine) -> dict[str, Any]:
     return {
         "position": line.position, "part": line.part, "quantity": decimal_text(line.quantity),
         "unit": line.unit, "item_type": line.item_type, "make_or_buy": line.make_or_buy,
-        "scrap_percent": _text(line.scrap_percent), "yield_percent": _text(line.yield_percent),
+        "scrap_percent": optional_decimal_text(line.scrap_percent),
+        "yield_percent": optional_decimal_text(line.yield_percent),
         "operation": line.operation, "erp_fields": dict(line.erp_fields),
         "substitutes_for": line.substitutes_for,
         "reference_designators": list(line.reference_designators),
     }
 
 
-def _text(number: Decimal | None) -> str | None:
+def optional_decimal_text(number: Decimal | None) -> str | None:
     return decimal_text(number) if number is not None else None
 
 
