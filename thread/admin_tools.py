@@ -77,6 +77,11 @@ class AuditedAdmin(HistoryAdmin):
                                       help_text=REASON_HELP),
         })
 
+    def get_fields(self, request, obj=None):
+        # An admin without `fields` lists the form's declared fields, the reason among them: it
+        # would be drawn in the fieldset too, and the browser would send the empty copy last.
+        return [f for f in super().get_fields(request, obj) if f != "reason"]
+
     def save_model(self, request, obj, form, change):
         self.save_with_reason(request, obj, form, change, form.cleaned_data["reason"])
 

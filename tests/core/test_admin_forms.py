@@ -61,6 +61,13 @@ def test_every_change_form_draws_the_fields_it_requires(client):
             missing = {name for name in map(form.add_prefix, required)
                        if name not in drawn and f"{name}_0" not in drawn}
             assert not missing, f"{url} requires {sorted(missing)} but does not draw them"
+            # each input once: a field drawn twice is sent twice, and the last (empty) one wins
+            html = response.content.decode()
+            form_html = html[html.index(f'id="{opts.model_name}_form"'):]
+            form_html = form_html[:form_html.index("</form>")]
+            names = re.findall(r'<(?:textarea|select)[^>]*\sname="([^"]+)"', form_html)
+            twice = sorted({n for n in names if names.count(n) > 1})
+            assert not twice, f"{url} draws {twice} twice"
             # Thread's own pages: a page that saves asks why (history records it)
             if opts.app_label in THREAD_APPS and 'name="_save"' in response.content.decode():
                 assert "reason" in required, f"{url} saves without asking for a reason"

@@ -305,8 +305,7 @@ class AffectedItemAdmin(AuditedAdmin):
                                    "open_orders_disposition", "notes"]}),
                 ("Effectivity of the new revision",
                  {"fields": ["effectivity_kind", "effective_from", "serial_from", "serial_to",
-                             "lot"]}),
-                ("Audit", {"fields": ["reason"]})]
+                             "lot"]})]  # the reason: next to the save buttons (AuditedAdmin)
 
     def get_readonly_fields(self, request, obj=None):
         return ["change_order", "part", "kind", "from_revision", "to_revision"] if obj else []

@@ -1,5 +1,6 @@
 import json
 
+from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db import models
@@ -8,6 +9,7 @@ from django.shortcuts import redirect
 from django.urls import path, reverse
 from django.utils.html import format_html
 
+from connectors.registry import connector_names
 from thread.admin_tools import (
     AuditedAdmin,
     HistoryAdmin,
@@ -40,7 +42,16 @@ class ApiKeyInline(ReadOnlyInline):
 class ExternalSystemAdmin(AuditedAdmin):
     # An outbound base URL typed without a scheme means https (Django 6's default already).
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
-    list_display = ["name", "kind", "enabled", "service_user"]
+    list_display = ["name", "kind", "connector", "enabled", "service_user"]
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        if db_field.name == "connector":
+            # The connectors Thread has, to pick from (a typo would only show at delivery).
+            return forms.ChoiceField(
+                choices=[("", "— (Thread does not send to it)")]
+                + [(name, name) for name in connector_names()], required=False,
+                help_text=db_field.help_text)
+        return super().formfield_for_dbfield(db_field, request, **kwargs)
     list_filter = ["kind", "enabled"]
     search_fields = ["name"]
     readonly_fields = ["service_user", "created_at"]
