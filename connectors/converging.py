@@ -18,6 +18,7 @@ from __future__ import annotations
 import time
 from abc import abstractmethod
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 from urllib.parse import urlencode
@@ -44,6 +45,29 @@ from .base import (
 STEP_EXCERPT_CHARS = 300
 PAGE_SIZE = 100
 MAX_PAGES = 1000  # a peer whose "next" never ends is a fault, not a reason to loop forever
+
+
+@dataclass(frozen=True)
+class Difference:
+    """One way the peer's state differs from what Thread delivered (drift): the object (its
+    natural key, "BK-100|A/20" for a BOM line), the field ("" for the whole object) and both
+    values as text ("" where there is none: missing at the peer, or extra there)."""
+
+    object: str
+    field: str
+    thread: str
+    peer: str
+
+
+@dataclass(frozen=True)
+class ReadBack:
+    """What a read-back found: `classification` says whether the peer could be read at all
+    (delivered = read completely); the differences are only meaningful then."""
+
+    classification: Classification
+    differences: tuple[Difference, ...]
+    steps: tuple[PeerStep, ...]
+    peer_ids: tuple[PeerId, ...]
 
 
 class PeerRefused(Exception):
@@ -148,6 +172,31 @@ class ConvergingConnector(Connector):
                  peer: PeerConfig) -> str:
         """Make the peer hold what the message says; returns a one-line summary of what
         was done ("3 parts created, 2 BOM items changed, BOM validated")."""
+
+    @abstractmethod
+    def compare(self, conversation: Conversation, envelope: OutboundEnvelope,
+                peer: PeerConfig) -> list[Difference]:
+        """Read the peer's state of what the message delivered, with GETs only, and return how
+        it differs from the message: exactly what a delivery of it would change."""
+
+    def read_back(self, client: httpx.Client, envelope: OutboundEnvelope, peer: PeerConfig, *,
+                  deadline: float | None = None) -> ReadBack:
+        """Drift: `compare`, with every failure classified as a delivery's would be."""
+        conversation = Conversation(self, client, peer, deadline=deadline,
+                                    known_ids=envelope.known_ids)
+        differences: list[Difference] = []
+        try:
+            differences = self.compare(conversation, envelope, peer)
+            last = conversation.steps[-1].status if conversation.steps else None
+            classification = Classification(Outcome.DELIVERED, last)
+        except PeerRefused as refused:
+            classification = refused.classification
+        except Exception as exc:  # every failure is reported, never a crash
+            classification = classify_exception(exc)
+        if conversation.writes:  # a read-back that wrote would be a defect: say so loudly
+            raise RuntimeError(f"{self.name}: read-back made {conversation.writes} writes")
+        return ReadBack(classification, tuple(differences), tuple(conversation.steps),
+                        conversation.peer_ids())
 
     def deliver(self, client: httpx.Client, envelope: OutboundEnvelope, peer: PeerConfig, *,
                 deadline: float | None = None) -> DeliveryResult:

@@ -41,7 +41,7 @@ from .base import (
     join_url,
     read_credential,
 )
-from .converging import ConvergingConnector, Conversation
+from .converging import ConvergingConnector, Conversation, Difference
 
 TOPIC = "mbom.published"
 # InvenTree 1.0's API version: the oldest Thread is tested against (and the newest, 530);
@@ -246,17 +246,11 @@ class InvenTreeConnector(ConvergingConnector):
     def converge_items(self, conversation: Conversation, plan: BomPlan, *,
                        assembly_pk: int) -> int:
         existing = list(conversation.list("/api/bom/", {"part": assembly_pk}))
-        by_sub_part: dict[int, list[dict[str, Any]]] = {}
-        for item in existing:
-            by_sub_part.setdefault(int(item["sub_part"]), []).append(item)
         changes = 0
         kept: set[int] = set()
-        for line in plan.items:
+        for line, match in pair_items(plan.items, existing, conversation):
             sub_part = int(conversation.known("part", line.part_key))
             wanted = line.fields(assembly_pk, sub_part)
-            candidates = [i for i in by_sub_part.get(sub_part, []) if int(i["pk"]) not in kept]
-            match = next((i for i in candidates if (i.get("reference") or "") ==
-                          wanted["reference"]), candidates[0] if candidates else None)
             if match is None:
                 match = conversation.request("POST", "/api/bom/", body=wanted)
                 changes += 1
@@ -277,6 +271,48 @@ class InvenTreeConnector(ConvergingConnector):
                 changes += 1
         return changes
 
+    def compare(self, conversation: Conversation, envelope: OutboundEnvelope,
+                peer: PeerConfig) -> list[Difference]:
+        """Drift: how InvenTree's parts and BOM differ from the mBOM message, read with GETs
+        only, field by field for the fields Thread owns (the note is InvenTree's to edit)."""
+        self.require_version(conversation, peer)
+        plan = BomPlan.of(envelope.payload,
+                          units={**DEFAULT_UNITS, **(envelope.payload.get("units") or {})})
+        differences = [Difference(key, "", "present", "") for key, part in plan.parts.items()
+                       if self.find_part(conversation, key, part) is None]
+        assembly = conversation.known("part", plan.assembly)
+        if assembly is None:
+            return differences
+        existing = list(conversation.list("/api/bom/", {"part": assembly}))
+        key_of = {int(v): k for (kind, k), v in conversation.ids.items() if kind == "part"}
+        kept: set[int] = set()
+        for line, match in pair_items(plan.items, existing, conversation):
+            where = f"{plan.assembly}/{line.position}"
+            if match is None:
+                differences.append(Difference(where, "", f"{line.quantity} of {line.part_key}",
+                                              ""))
+                continue
+            kept.add(int(match["pk"]))
+            wanted = line.fields(int(assembly), int(match["sub_part"]))
+            differences += [Difference(where, name, text(wanted[name]), text(match.get(name)))
+                            for name in COMPARED if not same(match.get(name), wanted[name])]
+            theirs = {key_of.get(int(s["part"]), f"#{s['part']}") for s in conversation.list(
+                "/api/bom/substitute/", {"bom_item": match["pk"]})}
+            ours = set(line.substitutes)
+            differences += [Difference(where, "substitute", key, "") for key in
+                            sorted(ours - theirs)]
+            differences += [Difference(where, "substitute", "", key) for key in
+                            sorted(theirs - ours)]
+        for item in existing:
+            if int(item["pk"]) not in kept:
+                part = key_of.get(int(item["sub_part"]), f"#{item['sub_part']}")
+                differences.append(Difference(f"{plan.assembly}/+{part}", "", "",
+                                              f"{text(item.get('quantity'))} (extra line)"))
+        validation = conversation.request("GET", f"/api/part/{assembly}/bom-validate/")
+        if not (validation or {}).get("bom_validated"):
+            differences.append(Difference(plan.assembly, "bom_validated", "true", "false"))
+        return differences
+
     def converge_substitutes(self, conversation: Conversation, bom_item: int,
                              wanted: set[int]) -> int:
         existing = {int(s["part"]): int(s["pk"]) for s in
@@ -291,6 +327,39 @@ class InvenTreeConnector(ConvergingConnector):
                                  missing_ok=True)
             changes += 1
         return changes
+
+
+# The BOM line fields Thread owns and compares for drift (the note is InvenTree's to edit).
+COMPARED = ("quantity", "reference", "attrition", "consumable", "optional", "setup_quantity")
+
+
+def pair_items(lines: list[PlannedItem], existing: list[dict[str, Any]],
+               conversation: Conversation) -> list[tuple[PlannedItem, dict[str, Any] | None]]:
+    """Each mBOM line with InvenTree's BOM item for it: same sub-part, the same reference
+    first; None where InvenTree has none (or the sub-part itself is missing)."""
+    by_sub_part: dict[int, list[dict[str, Any]]] = {}
+    for item in existing:
+        by_sub_part.setdefault(int(item["sub_part"]), []).append(item)
+    taken: set[int] = set()
+    pairs = []
+    for line in lines:
+        sub_part = conversation.known("part", line.part_key)
+        candidates = [i for i in by_sub_part.get(int(sub_part), []) if int(i["pk"]) not in taken
+                      ] if sub_part is not None else []
+        match = next((i for i in candidates if (i.get("reference") or "") == line.reference),
+                     candidates[0] if candidates else None)
+        if match is not None:
+            taken.add(int(match["pk"]))
+        pairs.append((line, match))
+    return pairs
+
+
+def text(value: Any) -> str:
+    """A field's value as a drift finding shows it (numbers by value: "2", not "2.00000")."""
+    if value is None or isinstance(value, bool):
+        return "" if value is None else str(value).lower()
+    number = decimal_of(value)
+    return f"{number.normalize():f}" if number is not None else str(value)
 
 
 def same(current: Any, wanted: Any) -> bool:

@@ -10,10 +10,12 @@ from __future__ import annotations
 import copy
 import time
 from datetime import UTC, datetime
+from decimal import Decimal
 
 import pytest
 
 from connectors.base import OutboundEnvelope, Outcome, PeerConfig, make_client
+from connectors.converging import Difference
 from connectors.inventree import InvenTreeConnector
 from tests.support.inventree_fake import InvenTreeFake
 
@@ -236,3 +238,44 @@ def test_units_follow_the_systems_unit_map_in_the_message(inventree):
     assert Deliveries(inventree).deliver(mapped).classification.outcome == Outcome.DELIVERED
     parts = {p["IPN"]: p for p in inventree.parts.values()}
     assert (parts["TB-310"]["units"], parts["SC-M8"]["units"]) == ("millimeter", "")
+
+
+def read_back(deliveries, payload=PAYLOAD):
+    envelope = OutboundEnvelope(message_id=1, topic="mbom.published", payload=payload,
+                                idempotency_key="k", ordering_key="mbom:BER:BK-100",
+                                correlation_id="c", created_at=datetime.now(UTC),
+                                known_ids=dict(deliveries.known))
+    return InvenTreeConnector().read_back(deliveries.client, envelope, deliveries.peer,
+                                          deadline=time.monotonic() + 20)
+
+
+def test_read_back_finds_hand_edits_field_by_field_with_gets_only(inventree):
+    """Drift: a quantity edited by hand, a line deleted and one added are each found with
+    Thread's and InvenTree's value; a delivery of the same message then converges and the
+    read-back finds nothing."""
+    deliveries = Deliveries(inventree)
+    deliveries.deliver()
+    assert read_back(deliveries).differences == ()
+    ipn = {p["IPN"]: pk for pk, p in inventree.parts.items()}
+    items = {inventree.parts[i["sub_part"]]["IPN"]: pk for pk, i in inventree.bom_items.items()}
+    inventree.bom_items[items["SC-M8"]]["quantity"] = Decimal(5)  # edited by hand
+    del inventree.bom_items[items["TB-310"]]  # deleted by hand
+    inventree.add_bom_item(ipn["BK-100"], ipn["SC-M8-ALT"], quantity=2)  # added by hand
+    writes = inventree.writes
+    found = read_back(deliveries)
+    assert found.classification.outcome == Outcome.DELIVERED
+    assert inventree.writes == writes and all(s.method == "GET" for s in found.steps)
+    assert set(found.differences) == {
+        Difference("BK-100|B/20", "quantity", "4", "5"),
+        Difference("BK-100|B/40", "", "1250 of TB-310|", ""),
+        Difference("BK-100|B/+SC-M8-ALT|", "", "", "2 (extra line)")}
+    assert deliveries.deliver().classification.outcome == Outcome.DELIVERED  # re-push
+    assert read_back(deliveries).differences == ()
+
+
+def test_read_back_of_an_unreachable_peer_fails_without_differences(inventree):
+    deliveries = Deliveries(inventree)
+    deliveries.deliver()
+    inventree.fail_next(status=503, paths="/api/bom/")
+    found = read_back(deliveries)
+    assert (found.classification.outcome, found.differences) == (Outcome.RETRY, ())
