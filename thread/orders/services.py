@@ -33,7 +33,7 @@ from thread.history import acting_user, audited, require_reason
 
 from .choices import ProductionOrderStatus, PurchaseOrderStatus
 from .models import ProductionOrder, PurchaseOrder, PurchaseOrderLine
-from .work_orders.follow import order_snapshot, work_orders_follow_order
+from .work_orders.follow import order_snapshot, work_orders_follow_orders
 from .work_orders.services import work_orders_for_released
 
 M = TypeVar("M", bound=models.Model)
@@ -304,12 +304,12 @@ def production_orders_upsert(*, system: ExternalSystem, orders: Sequence[Product
         newly_released = [o for o in pending if o.status == ProductionOrderStatus.RELEASED
                           and o.number not in released_before]
         work_orders_for_released(orders=newly_released, actor=actor, reason=reason)
-        for order in result.updated:
-            # What the MES already has follows the ERP's change (a change, or a cancellation);
-            # an order released by this very push was just built as it now stands.
-            if order not in newly_released:
-                work_orders_follow_order(order=order, before=snapshots[order.number],
-                                         actor=actor, reason=reason)
+        released_now = {order.number for order in newly_released}
+        # What the MES already has follows the ERP's change (a change, or a cancellation);
+        # an order released by this very push was just built as it now stands.
+        work_orders_follow_orders(
+            changes=[(order, snapshots[order.number]) for order in result.updated
+                     if order.number not in released_now], actor=actor, reason=reason)
     return result
 
 
@@ -346,7 +346,7 @@ def production_order_status_set(*, order: ProductionOrder, status: str,
         if released:
             work_orders_for_released(orders=[order], actor=actor, reason=reason)
         elif status == ProductionOrderStatus.CANCELLED != was:
-            work_orders_follow_order(order=order, before=before, actor=actor, reason=reason)
+            work_orders_follow_orders(changes=[(order, before)], actor=actor, reason=reason)
     return order
 
 

@@ -43,12 +43,15 @@ def mbom_versions_send(*, versions: Iterable[MBomVersion], actor: AbstractBaseUs
         for line in MBomLine.objects.filter(version__in=rows).select_related(
                 "part", "unit", "substitutes_for").order_by("version_id", "position"):
             lines.setdefault(line.version_id, []).append(line)
+        described = parts_described({v.mbom.revision.part.number for v in rows}
+                                    | {line.part.number for found in lines.values()
+                                       for line in found})
         sent = []
         for erp in {v.mbom.plant.erp_system for v in rows}:
             mine = [v for v in rows if v.mbom.plant.erp_system == erp]
             units = outbound_unit_codes(system=erp)
             sent += outbound_messages_write(system=erp, messages=[NewOutboundMessage(
-                topic=TOPIC, payload=stored_payload(v, lines.get(v.pk, []), units),
+                topic=TOPIC, payload=stored_payload(v, lines.get(v.pk, []), units, described),
                 about=v, cause=None, ordering_key=ordering_key(v.mbom.plant,
                                                                v.mbom.revision.part.number),
                 correlation_id=f"resend:{v.pk}") for v in mine])
@@ -63,12 +66,12 @@ def _refusal(version: MBomVersion) -> tuple[str, str]:
     return "", ""
 
 
-def stored_payload(version: MBomVersion, lines: list[MBomLine],
-                   units: dict[str, str]) -> dict[str, Any]:
-    """The message generation wrote for this version, rebuilt from what is stored."""
+def stored_payload(version: MBomVersion, lines: list[MBomLine], units: dict[str, str],
+                   described: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """The message generation wrote for this version, rebuilt from what is stored
+    (`described`: `parts_described` of every part the versions name, read once)."""
     revision = version.mbom.revision
     numbers = {revision.part.number, *(line.part.number for line in lines)}
-    described = parts_described(numbers)
     resolved = version.resolved_revisions or {}
     return {
         "plant": version.mbom.plant.code, "part": revision.part.number,

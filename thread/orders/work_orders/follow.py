@@ -11,7 +11,7 @@ finished is not changed behind the shop floor's back: the ERP's change waits for
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -42,7 +42,7 @@ from .services import (
     ATTENTION_KIND,
     CANCEL_TOPIC,
     CHANGE_TOPIC,
-    _build,
+    build_in_place,
     compute,
     held_reference,
     material_definitions_write,
@@ -61,21 +61,27 @@ def order_snapshot(order: ProductionOrder) -> dict[str, Any]:
     return {name: getattr(order, name) for name in FOLLOWED}
 
 
-def work_orders_follow_order(*, order: ProductionOrder, before: Mapping[str, Any],
-                             actor: AbstractBaseUser | None, reason: str) -> list[WorkOrder]:
-    """After the ERP changed `order` (`before`: its followed fields as they were), in the
-    caller's transaction: its work orders follow (see the module docstring). Returns those that
-    did something."""
-    cancelled = order.status == ProductionOrderStatus.CANCELLED
-    changed = [name for name in FOLLOWED if before.get(name) != getattr(order, name)]
-    if not cancelled and not changed:
+def work_orders_follow_orders(*, changes: Sequence[tuple[ProductionOrder, Mapping[str, Any]]],
+                              actor: AbstractBaseUser | None, reason: str) -> list[WorkOrder]:
+    """After the ERP changed these orders (each with its followed fields as they were), in the
+    caller's transaction: their work orders follow (see the module docstring). One query for
+    the work orders of all of them, however many the push held. Returns those that did
+    something."""
+    followed_orders = {}
+    for order, before in changes:
+        changed = [name for name in FOLLOWED if before.get(name) != getattr(order, name)]
+        if order.status == ProductionOrderStatus.CANCELLED or changed:
+            followed_orders[order.pk] = (order, before, changed)
+    if not followed_orders:
         return []
     followed = []
     for work_order in (WorkOrder.objects.select_for_update(of=("self",))
                        .select_related("plant", "part", "mes_system")
-                       .filter(production_order=order).exclude(status=WorkOrderStatus.CANCELLED)):
+                       .filter(production_order_id__in=list(followed_orders))
+                       .exclude(status=WorkOrderStatus.CANCELLED).order_by("pk")):
+        order, before, changed = followed_orders[work_order.production_order_id]
         work_order.production_order = order
-        if cancelled:
+        if order.status == ProductionOrderStatus.CANCELLED:
             _follow_cancel(work_order, actor=actor, reason=reason)
         else:
             _follow_change(work_order, _what_changed(order, before, changed), actor=actor,
@@ -88,15 +94,15 @@ def _follow_change(work_order: WorkOrder, what: str, *, actor: AbstractBaseUser 
                    reason: str) -> None:
     order = work_order.production_order
     if work_order.status in (WorkOrderStatus.HELD, WorkOrderStatus.SCHEDULED):
-        _build(order, work_order, actor=actor, reason=reason)
+        build_in_place(order, work_order, actor=actor, reason=reason)
     elif work_order.status in STARTED:
-        _await_decision(work_order, WorkOrderDecision.ERP_CHANGE,
+        await_decision(work_order, WorkOrderDecision.ERP_CHANGE,
                         f"The ERP changed {what} after the MES {_began(work_order)} it.", actor=actor,
                         reason=reason)
     else:
         holds = change_send(work_order, actor=actor, reason=reason)
         if holds:
-            _await_decision(work_order, WorkOrderDecision.ERP_CHANGE,
+            await_decision(work_order, WorkOrderDecision.ERP_CHANGE,
                             f"The ERP changed {what}; the change cannot be sent: "
                             + "; ".join(h.detail for h in holds), actor=actor, reason=reason)
 
@@ -106,7 +112,7 @@ def _follow_cancel(work_order: WorkOrder, *, actor: AbstractBaseUser | None, rea
         # The MES never had it: nothing to tell.
         _cancelled(work_order, actor=actor, reason=reason)
     elif work_order.status in STARTED:
-        _await_decision(work_order, WorkOrderDecision.ERP_CANCEL,
+        await_decision(work_order, WorkOrderDecision.ERP_CANCEL,
                         f"The ERP cancelled production order {work_order.production_order.number}"
                         f" after the MES {_began(work_order)} it.",
                         actor=actor, reason=reason)
@@ -149,7 +155,7 @@ def change_send(work_order: WorkOrder, *, actor: AbstractBaseUser | None,
     work_order.changes_sent += 1
     if work_order.status in AT_THE_MES:
         work_order.status = WorkOrderStatus.PENDING  # sent again once the change is delivered
-    _decided(work_order, f"Change sent: {reason}", actor=actor, reason=reason)
+    decision_closed(work_order, f"Change sent: {reason}", actor=actor, reason=reason)
     return []
 
 
@@ -177,17 +183,17 @@ def _cancelled(work_order: WorkOrder, *, actor: AbstractBaseUser | None, reason:
     work_order.status, work_order.finished_at = WorkOrderStatus.CANCELLED, now or timezone.now()
     attention_resolve(kind=ATTENTION_KIND, about=work_order, actor=actor,
                       resolution=f"Cancelled by the ERP: {reason}")
-    _decided(work_order, f"Cancelled: {reason}", actor=actor, reason=reason)
+    decision_closed(work_order, f"Cancelled: {reason}", actor=actor, reason=reason)
 
 
-def _decided(work_order: WorkOrder, resolution: str, *, actor: AbstractBaseUser | None,
+def decision_closed(work_order: WorkOrder, resolution: str, *, actor: AbstractBaseUser | None,
              reason: str) -> None:
     work_order.awaiting_decision, work_order.decision_context = WorkOrderDecision.NONE, {}
     audited(work_order, actor, reason).save()
     attention_resolve(kind=DECISION_KIND, about=work_order, actor=actor, resolution=resolution)
 
 
-def _await_decision(work_order: WorkOrder, decision: str, detail: str, *,
+def await_decision(work_order: WorkOrder, decision: str, detail: str, *,
                     actor: AbstractBaseUser | None, reason: str,
                     context: Mapping[str, Any] | None = None) -> None:
     work_order.awaiting_decision = decision
@@ -255,7 +261,7 @@ def work_order_erp_change_keep(*, work_order: WorkOrder, actor: AbstractBaseUser
     with transaction.atomic():
         work_order = _locked_awaiting(work_order, (WorkOrderDecision.ERP_CHANGE,
                                                    WorkOrderDecision.ERP_CANCEL))
-        _decided(work_order, f"Kept as the MES has it: {reason}", actor=actor, reason=reason)
+        decision_closed(work_order, f"Kept as the MES has it: {reason}", actor=actor, reason=reason)
     return work_order
 
 

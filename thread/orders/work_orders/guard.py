@@ -30,8 +30,8 @@ from thread.history import audited, require_reason
 from ..choices import AT_THE_MES, HoldReason, WorkOrderDecision, WorkOrderStatus
 from ..models import ProductionOrder, WorkOrder
 from ..services import production_orders_resolve
-from .follow import DECISION_KIND, _await_decision, _decided, change_send
-from .services import ATTENTION_KIND, _build, held_reference, release_built
+from .follow import DECISION_KIND, await_decision, change_send, decision_closed
+from .services import ATTENTION_KIND, build_in_place, held_reference, release_built
 
 # Not yet started at the MES: what the guard looks at.
 GUARDED = (WorkOrderStatus.HELD, WorkOrderStatus.SCHEDULED, *AT_THE_MES)
@@ -84,7 +84,7 @@ def hold_superseded(work_order: WorkOrder, detail: str, *, context: dict,
     (the document as built stays, to be sent as resolved), flagged if it has."""
     context = {"as_resolved_allowed": True, **context}
     if work_order.status in AT_THE_MES:
-        _await_decision(work_order, WorkOrderDecision.SUPERSEDED, detail, context=context,
+        await_decision(work_order, WorkOrderDecision.SUPERSEDED, detail, context=context,
                         actor=actor, reason=reason)
         return
     work_order.status = WorkOrderStatus.HELD
@@ -115,7 +115,7 @@ def work_order_send_as_resolved(*, work_order: WorkOrder, actor: AbstractBaseUse
         resolution = f"Sent as resolved: {reason}"
         if work_order.status in AT_THE_MES:
             work_order.decision_context = {}
-            _decided(work_order, resolution, actor=actor, reason=reason)
+            decision_closed(work_order, resolution, actor=actor, reason=reason)
             return work_order
         accepted = (work_order.mbom_version_id if work_order.document
                     else work_order.production_order.mbom_version_id)
@@ -127,7 +127,7 @@ def work_order_send_as_resolved(*, work_order: WorkOrder, actor: AbstractBaseUse
             work_order.hold_reasons = []
             release_built(work_order, actor=actor, reason=reason)
         else:
-            _build(work_order.production_order, work_order, actor=actor, reason=reason)
+            build_in_place(work_order.production_order, work_order, actor=actor, reason=reason)
         attention_resolve(kind=DECISION_KIND, about=work_order, actor=actor,
                           resolution=resolution)
     return work_order
@@ -152,7 +152,7 @@ def work_order_re_resolve(*, work_order: WorkOrder, actor: AbstractBaseUser | No
                 raise StateConflict(detail, [ErrorItem("", h.code, h.detail) for h in holds])
         else:
             work_order.awaiting_decision = WorkOrderDecision.NONE
-            _build(work_order.production_order, work_order, actor=actor, reason=reason)
+            build_in_place(work_order.production_order, work_order, actor=actor, reason=reason)
         attention_resolve(kind=DECISION_KIND, about=work_order, actor=actor,
                           resolution=f"Re-resolved: {reason}")
     return work_order

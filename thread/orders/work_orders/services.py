@@ -107,7 +107,7 @@ def work_orders_for_released(*, orders: Iterable[ProductionOrder], actor: Abstra
         mes = order.plant.mes_system
         if WorkOrder.objects.filter(production_order=order, mes_system=mes).exists():
             continue
-        built.append(_build(order, None, actor=actor, reason=reason))
+        built.append(build_in_place(order, None, actor=actor, reason=reason))
     return built
 
 
@@ -124,7 +124,7 @@ def work_order_rebuild(*, work_order: WorkOrder, actor: AbstractBaseUser | None,
                 f"{work_order} is {work_order.get_status_display().lower()}: only a held work "
                 "order is rebuilt.", [ErrorItem("/status", "not_held", "Not held.")])
         order = _locked_order(work_order.production_order_id)
-        return _build(order, work_order, actor=actor, reason=reason)
+        return build_in_place(order, work_order, actor=actor, reason=reason)
 
 
 def work_order_status_report(*, work_order: WorkOrder, status: str,
@@ -316,7 +316,7 @@ def held_reference(work_order: WorkOrder) -> str:
     return f"Work order {work_order.number} ({work_order.part.number} at {work_order.plant.code})"
 
 
-def _build(order: ProductionOrder, work_order: WorkOrder | None, *,
+def build_in_place(order: ProductionOrder, work_order: WorkOrder | None, *,
            actor: AbstractBaseUser | None, reason: str) -> WorkOrder:
     """Build a work order the MES does not have yet, and send, schedule or hold it."""
     now = timezone.now()
