@@ -262,6 +262,9 @@ class Connector(ABC):
     HTTP behaviour and may be refined (a peer that answers 200 with an error body)."""
 
     name: ClassVar[str]
+    # The topics whose delivered state this connector can read back (drift); none for a
+    # connector that only sends (rest, webhook).
+    readable_topics: ClassVar[frozenset[str]] = frozenset()
 
     @abstractmethod
     def build(self, envelope: OutboundEnvelope, peer: PeerConfig) -> PeerRequest:

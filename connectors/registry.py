@@ -21,3 +21,9 @@ def get_connector(name: str) -> Connector:
 
 def connector_names() -> list[str]:
     return sorted(CONNECTORS)
+
+
+def drift_topics(name: str) -> frozenset[str]:
+    """The topics a connector can read back for the drift check (none: it cannot)."""
+    connector = CONNECTORS.get(name)
+    return connector.readable_topics if connector is not None else frozenset()

@@ -18,11 +18,14 @@ from thread.catalog.effectivity import EffectivityInput
 from thread.catalog.models import Part, PartRevision
 from thread.changes import services as changes
 from thread.changes.services import StageInput
+from thread.flows import services as flows
 from thread.orders.services import (
     ProductionOrderInput,
     PurchaseOrderInput,
     PurchaseOrderLineInput,
 )
+
+from ..support.inventree_fake import InvenTreeFake
 
 PURCHASE_ORDERS = "/api/v1/orders/purchase-orders/"
 PRODUCTION_ORDERS = "/api/v1/orders/production-orders/"
@@ -116,6 +119,23 @@ def mo(number, part, start, end=None, plant="BER", qty="10", status="released"):
     return ProductionOrderInput(number=number, part=part, plant=plant, quantity=Decimal(qty),
                                 unit="pcs", planned_start=start, planned_end=end or start,
                                 status=status)
+
+
+INVENTREE_TOKEN = "inv-token"
+
+
+@pytest.fixture
+def inventree(bike, erp, monkeypatch):
+    """The test ERP is an InvenTree, serving both plants."""
+    monkeypatch.setenv("INVENTREE_TOKEN", INVENTREE_TOKEN)
+    with InvenTreeFake(token=INVENTREE_TOKEN) as fake:
+        category = fake.add_category("From Thread")
+        erp.system = flows.system_delivery_configure(
+            system=erp.system, actor=None, reason="InvenTree", connector="inventree",
+            base_url=fake.url, credential_name="INVENTREE_TOKEN",
+            connector_options={"category": category, "plant": "BER"},
+            connect_timeout_seconds=1, read_timeout_seconds=3)
+        yield fake
 
 
 # The work-order tests' fixture (defined next to their helpers).

@@ -25,23 +25,7 @@ from thread.orders.erp_poll import build_orders_poll
 from thread.orders.models import ErpPollMark, ProductionOrder
 from thread.orders.tasks import poll_build_orders
 
-from ..support.inventree_fake import InvenTreeFake
-
-TOKEN = "inv-token"
-
-
-@pytest.fixture
-def inventree(bike, erp, monkeypatch):
-    """The test ERP is an InvenTree, Berlin's (the only plant served by it here)."""
-    monkeypatch.setenv("INVENTREE_TOKEN", TOKEN)
-    with InvenTreeFake(token=TOKEN) as fake:
-        category = fake.add_category("From Thread")
-        erp.system = flows.system_delivery_configure(
-            system=erp.system, actor=None, reason="InvenTree", connector="inventree",
-            base_url=fake.url, credential_name="INVENTREE_TOKEN",
-            connector_options={"category": category, "plant": "BER"},
-            connect_timeout_seconds=1, read_timeout_seconds=3)
-        yield fake
+from .conftest import INVENTREE_TOKEN as TOKEN
 
 
 def bike_bom(fake):

@@ -68,3 +68,32 @@ class PeerVerdict(models.TextChoices):
 class AttentionState(models.TextChoices):
     OPEN = "open", "Needs attention"
     RESOLVED = "resolved", "Resolved"
+
+
+class DriftStatus(models.TextChoices):
+    """A drift finding's life (docs/monitoring.md, "Drift"): open until someone or the peer
+    closes it. Re-pushed and gone are final; an acknowledged one is checked again and reopens
+    when the peer (or Thread) changes that field again."""
+
+    OPEN = "open", "Open"
+    RE_PUSHED = "re_pushed", "Re-pushed"
+    ACKNOWLEDGED = "acknowledged", "Acknowledged"
+    GONE = "gone", "Gone (fixed at the peer)"
+
+
+# Findings every check compares again; the others are closed for good.
+DRIFT_LIVE = (DriftStatus.OPEN, DriftStatus.ACKNOWLEDGED)
+
+
+class DriftRunState(models.TextChoices):
+    RUNNING = "running", "Running"
+    COMPLETED = "completed", "Completed"
+    FAILED = "failed", "Failed"
+    # Its process died (or was stopped) halfway: the next run resumes from its cursor.
+    INTERRUPTED = "interrupted", "Interrupted"
+
+
+class DriftTrigger(models.TextChoices):
+    SCHEDULE = "schedule", "Schedule"
+    COMMAND = "command", "Management command"
+    OPERATOR = "operator", "Operator (check now)"

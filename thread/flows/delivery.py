@@ -161,6 +161,13 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
+def worker_gone(owner: str) -> bool:
+    """Whether the process `owner` (host:pid) is known to be dead: only this host's pids can be
+    checked, so a worker elsewhere is never judged gone here."""
+    host, _, pid = owner.rpartition(":")
+    return host == HOST and pid.isdigit() and not _pid_alive(int(pid))
+
+
 def dead_leases_take_back(*, now: datetime | None = None) -> int:
     """Expire at once the leases held by workers of this host that no longer exist (killed,
     out of memory): their messages are claimable now instead of when the lease runs out. Only
@@ -170,7 +177,7 @@ def dead_leases_take_back(*, now: datetime | None = None) -> int:
     owners = set(OutboundMessage.objects.filter(
         status=OutboundStatus.SENDING, lease_until__gte=now, lease_owner__startswith=f"{HOST}:",
     ).values_list("lease_owner", flat=True))
-    dead = [owner for owner in owners if not _pid_alive(int(owner.rsplit(":", 1)[1]))]
+    dead = [owner for owner in owners if worker_gone(owner)]
     if not dead:
         return 0
     return OutboundMessage.objects.filter(

@@ -12,11 +12,15 @@ from simple_history.models import HistoricalRecords
 from connectors.registry import connector_names
 
 from .choices import (
+    DRIFT_LIVE,
     OUTBOUND_ACTIVE,
     OUTBOUND_WAITING,
     AlertKind,
     AttemptOutcome,
     AttentionState,
+    DriftRunState,
+    DriftStatus,
+    DriftTrigger,
     InboundStatus,
     OutboundEventKind,
     OutboundStatus,
@@ -66,6 +70,20 @@ class ExternalSystem(models.Model):
     backoff_cap_seconds = models.FloatField(default=900.0, validators=[MinValueValidator(0.01)])
     delivery_enabled = models.BooleanField(
         default=True, help_text="Off: messages to this system wait (pending) until it is on again.")
+    # Drift (docs/monitoring.md): only connectors that can read back (InvenTree) are checked;
+    # rest and webhook never are, whatever this says.
+    drift_check_enabled = models.BooleanField(
+        "drift check", default=True,
+        help_text="Read back what Thread delivered and report what was changed at the peer by "
+                  "hand. Only for connectors that can read back (InvenTree); rest and webhook "
+                  "cannot, and are never checked.")
+    drift_check_every_minutes = models.PositiveIntegerField(
+        default=60, validators=[MinValueValidator(5)],
+        help_text="A new pass over everything delivered starts this often; a pass too large for "
+                  "one run continues every few minutes until it is through.")
+    drift_check_batch = models.PositiveIntegerField(
+        default=100, validators=[MinValueValidator(1)],
+        help_text="Objects read back per run at most (bounds one run's requests to the peer).")
     history = HistoricalRecords()
 
     class Meta:
@@ -409,3 +427,91 @@ class PeerObject(models.Model):
     def __str__(self) -> str:
         return f"{self.system.name} {self.kind} {self.natural_key} = {self.peer_id}"
 
+
+
+class DriftCheckRun(models.Model):
+    """One run of the drift check for one system: a slice of a pass (sweep) over every object
+    Thread delivered to it, in natural-key order. `cursor` is the last object checked, saved
+    after each one, so a run that fails or dies halfway is resumed from there by the next."""
+
+    system = models.ForeignKey(ExternalSystem, on_delete=models.CASCADE,
+                               related_name="drift_check_runs")
+    trigger = models.CharField(max_length=10, choices=DriftTrigger.choices)
+    state = models.CharField(max_length=12, choices=DriftRunState.choices,
+                             default=DriftRunState.RUNNING)
+    sweep = models.PositiveIntegerField(help_text="Which pass over the catalogue (1, 2, …).")
+    sweep_started_at = models.DateTimeField()
+    started_at = models.DateTimeField()
+    heartbeat_at = models.DateTimeField(help_text="Last sign of life (after each object).")
+    finished_at = models.DateTimeField(null=True, blank=True)
+    resumed_from = models.CharField(max_length=200, blank=True,
+                                    help_text="The object the previous run stopped after.")
+    cursor = models.CharField(max_length=200, blank=True,
+                              help_text="The last object checked (its ordering key).")
+    sweep_done = models.BooleanField(default=False, help_text="This run finished the pass.")
+    objects_checked = models.PositiveIntegerField(default=0)
+    objects_skipped = models.PositiveIntegerField(
+        default=0, help_text="Objects with a newer message on its way or dead: judged after it.")
+    objects_failed = models.PositiveIntegerField(
+        default=0, help_text="Objects the peer refused to show (a 4xx): reported, then passed.")
+    differences = models.PositiveIntegerField(default=0)
+    findings_opened = models.PositiveIntegerField(default=0)
+    findings_closed = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True)
+    worker = models.CharField(max_length=100, blank=True, help_text="host:pid that ran it")
+
+    class Meta:
+        ordering = ["-started_at", "-id"]
+        indexes = [models.Index(fields=["system", "-started_at"], name="drift_run_system")]
+        constraints = [
+            # One run at a time per system: two clusters cannot read the same peer twice over.
+            models.UniqueConstraint(fields=["system"], condition=Q(state=DriftRunState.RUNNING),
+                                    name="drift_run_one_running"),
+        ]
+
+    def __str__(self) -> str:
+        return f"drift check {self.system_id} #{self.pk} {self.state}"
+
+
+class DriftFinding(models.Model):
+    """One field of one object at a peer that differs from what Thread last delivered (a BOM
+    quantity edited in the ERP by hand, a deleted line, an extra one). `object_key` is the
+    delivered message's ordering key (what can be re-pushed); `object` and `field` say where
+    inside it, as the connector names them."""
+
+    system = models.ForeignKey(ExternalSystem, on_delete=models.PROTECT,
+                               related_name="drift_findings")
+    topic = models.CharField(max_length=100)
+    object_key = models.CharField(max_length=200)
+    object = models.CharField(max_length=300)
+    field = models.CharField(max_length=100, blank=True, help_text="Blank: the whole object.")
+    thread_value = models.TextField(blank=True, help_text="What Thread delivered (blank: none).")
+    peer_value = models.TextField(blank=True, help_text="What the peer holds (blank: none).")
+    status = models.CharField(max_length=12, choices=DriftStatus.choices,
+                              default=DriftStatus.OPEN)
+    message = models.ForeignKey(OutboundMessage, null=True, blank=True, on_delete=models.SET_NULL,
+                                related_name="+", help_text="The delivered message compared.")
+    re_push = models.ForeignKey(OutboundMessage, null=True, blank=True, on_delete=models.SET_NULL,
+                                related_name="+", help_text="The message that re-pushed it.")
+    first_seen_at = models.DateTimeField()
+    last_seen_at = models.DateTimeField()
+    closed_at = models.DateTimeField(null=True, blank=True)
+    # last_seen_at moves on every check by a plain UPDATE, so history holds the changes only.
+    history = HistoricalRecords(excluded_fields=["last_seen_at"])
+
+    class Meta:
+        ordering = ["-last_seen_at", "-id"]
+        permissions = [("operate_driftfinding", "Can re-push or acknowledge drift findings")]
+        indexes = [
+            models.Index(fields=["system", "status"], name="drift_finding_system_status"),
+            models.Index(fields=["system", "object_key", "topic"], name="drift_finding_object"),
+        ]
+        constraints = [
+            models.UniqueConstraint(fields=["system", "topic", "object_key", "object", "field"],
+                                    condition=Q(status__in=DRIFT_LIVE),
+                                    name="drift_finding_one_live"),
+        ]
+
+    def __str__(self) -> str:
+        where = f"{self.object}.{self.field}" if self.field else self.object
+        return f"{where}: {self.thread_value or '—'} ≠ {self.peer_value or '—'}"

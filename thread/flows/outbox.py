@@ -23,7 +23,7 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.contrib.contenttypes.models import ContentType
 from django.db import connection, transaction
-from django.db.models import JSONField, Model, Value
+from django.db.models import Exists, JSONField, Model, OuterRef, Q, Value
 from django.utils import timezone
 
 from thread.errors import StateConflict, invalid
@@ -92,6 +92,19 @@ def outbound_message_write(
     _supersede_older(message, now)
     schedule_drain([message.pk])
     return message
+
+
+def outbound_message_resend(*, message: OutboundMessage, cause: Model) -> OutboundMessage:
+    """A new message carrying what `message` carried, about the same object, caused by `cause`
+    (a drift finding's re-push): a new delivery round with its own Idempotency-Key, so a peer
+    that deduplicates applies it again. In the caller's transaction."""
+    about = message.about
+    if about is None:
+        raise StateConflict(f"Message #{message.pk} was about {message.about_type} "
+                            f"{message.about_id}, which no longer exists.")
+    return outbound_message_write(system=message.system, topic=message.topic,
+                                  payload=message.payload, about=about, cause=cause,
+                                  ordering_key=message.ordering_key)
 
 
 def _supersede_older(message: OutboundMessage, now: datetime) -> None:
@@ -333,9 +346,15 @@ def outbound_message_cancel(*, message: OutboundMessage, actor: AbstractBaseUser
 def outbound_messages_purge(*, now: datetime | None = None, chunk: int = 2000) -> int:
     """Delete delivered, superseded and cancelled messages (with their attempts and events)
     finished longer ago than THREAD_OUTBOX_RETENTION_DAYS. Dead messages stay until an operator
-    handles them. Deletes in chunks so a large backlog never holds one long transaction."""
+    handles them, and so does the last delivered message of each object and topic: it is what
+    the peer was last told, which the drift check compares and a re-push sends again. Deletes
+    in chunks so a large backlog never holds one long transaction."""
     cutoff = (now or timezone.now()) - timedelta(days=settings.THREAD_OUTBOX_RETENTION_DAYS)
-    expired = OutboundMessage.objects.filter(status__in=FINAL_STATUSES, finished_at__lt=cutoff)
+    newer_delivered = OutboundMessage.objects.filter(
+        system_id=OuterRef("system_id"), ordering_key=OuterRef("ordering_key"),
+        topic=OuterRef("topic"), status=OutboundStatus.DELIVERED, id__gt=OuterRef("id"))
+    expired = OutboundMessage.objects.filter(status__in=FINAL_STATUSES, finished_at__lt=cutoff)\
+        .exclude(Q(status=OutboundStatus.DELIVERED) & ~Exists(newer_delivered))
     deleted = 0
     while ids := list(expired.order_by("id").values_list("id", flat=True)[:chunk]):
         with transaction.atomic():

@@ -100,13 +100,14 @@ def api_key_revoke(*, api_key: ApiKey, actor: AbstractBaseUser | None, reason: s
 DELIVERY_FIELDS = frozenset({
     "connector", "base_url", "credential_name", "connector_options", "connect_timeout_seconds",
     "read_timeout_seconds", "max_attempts", "backoff_base_seconds", "backoff_cap_seconds",
-    "delivery_enabled",
+    "delivery_enabled", "drift_check_enabled", "drift_check_every_minutes", "drift_check_batch",
 })
 
 
 def system_delivery_configure(*, system: ExternalSystem, actor: AbstractBaseUser | None,
                               reason: str, **fields) -> ExternalSystem:
-    """Set how Thread sends to a system (connector, URL, credential name, timeouts, retries)."""
+    """Set how Thread sends to a system (connector, URL, credential name, timeouts, retries)
+    and reads back what it sent (the drift check)."""
     unknown = set(fields) - DELIVERY_FIELDS
     if unknown:
         raise invalid(f"/{sorted(unknown)[0]}", "unknown_field",

@@ -10,11 +10,14 @@ from typing import Any
 from django_q.models import Schedule
 from django_q.tasks import async_task
 
-from . import alerts, delivery, outbox
+from . import alerts, delivery, drift_check, outbox
+from .choices import DriftTrigger
 
 # The every-minute drain that recovers what a lost task left behind; /healthz also reads it to
 # tell whether a task cluster is alive (thread.flows.health).
 DRAIN_SCHEDULE = "drain outbox"
+DRIFT_SCHEDULE = "check drift"
+DRIFT_ONE_TASK = "thread.flows.tasks.check_drift_of"
 
 # The django-q2 task this worker process is running (set by the pre_execute hook below), so
 # the attempt log can name it. A worker runs one task at a time.
@@ -44,6 +47,19 @@ def purge_outbox() -> int:
 
 def notify_flow_alerts() -> int:
     return alerts.flow_alerts_notify()
+
+
+def check_drift() -> list[dict[str, Any]]:
+    """Every 5 minutes: a run for each system whose drift check is due (docs/monitoring.md)."""
+    return [asdict(report) for report in drift_check.drift_checks_run()]
+
+
+def check_drift_of(system_id: int) -> dict[str, Any]:
+    """An operator's "check now" on the flow monitor: one run for one system, in a worker."""
+    system = drift_check.drift_checked_systems().filter(pk=system_id).first()
+    if system is None:
+        return {"system": system_id, "state": "skipped", "detail": "not drift-checked"}
+    return asdict(drift_check.drift_check_run(system=system, trigger=DriftTrigger.OPERATOR))
 
 
 def remember_running_task(sender: str, task: dict, **kwargs: Any) -> None:

@@ -3,7 +3,7 @@ from django_q.models import Schedule
 
 from thread.bom.tasks import RESUME_SCHEDULE
 from thread.core.roles import setup_roles
-from thread.flows.tasks import DRAIN_SCHEDULE
+from thread.flows.tasks import DRAIN_SCHEDULE, DRIFT_SCHEDULE
 from thread.orders.tasks import BUILD_ORDER_POLL_SCHEDULE, SHIFT_BATCH_SCHEDULE
 
 SCHEDULES = [
@@ -15,6 +15,8 @@ SCHEDULES = [
     ("purge outbound messages", "thread.flows.tasks.purge_outbox", Schedule.HOURLY, None, None),
     # Mails new flow alerts to THREAD_ALERT_EMAILS (docs/monitoring.md).
     ("notify flow alerts", "thread.flows.tasks.notify_flow_alerts", Schedule.MINUTES, 1, None),
+    # Reads back what converging connectors delivered and records drift (docs/monitoring.md).
+    (DRIFT_SCHEDULE, "thread.flows.tasks.check_drift", Schedule.MINUTES, 5, None),
     # Resumes mBOM regeneration jobs whose task was lost (docs/mbom.md).
     (RESUME_SCHEDULE, "thread.bom.tasks.resume_regenerations", Schedule.MINUTES, 1, None),
     # Sends the work orders of plants with shift-start timing at their shift (docs/work-orders.md).
