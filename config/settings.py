@@ -271,6 +271,7 @@ SPECTACULAR_SETTINGS = {
     # Every choice set under its own name, so enums in the schema keep stable names.
     "ENUM_NAME_OVERRIDES": {
         "DimensionEnum": "thread.catalog.choices.Dimension",
+        "DriftStatusEnum": "thread.flows.choices.DriftStatus",
         "MakeOrBuyEnum": "thread.catalog.choices.MakeOrBuy",
         "LifecycleStateEnum": "thread.catalog.choices.LifecycleState",
         "RevisionStatusEnum": "thread.catalog.choices.RevisionStatus",

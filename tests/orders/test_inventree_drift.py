@@ -21,6 +21,9 @@ from thread.flows.delivery import drain
 from thread.flows.models import DriftCheckRun, DriftFinding, OutboundMessage
 from thread.flows.outbox import outbound_message_write
 
+from ..conftest import problem
+from ..support.openapi import assert_documented
+
 
 def deliver_all(system) -> list[OutboundMessage]:
     messages = list(OutboundMessage.objects.filter(system=system, topic="mbom.published",
@@ -258,3 +261,85 @@ def test_the_schedule_runs_due_systems_only_and_a_rest_system_is_never_checked(
     assert plm.system.name not in {s.name for s in drift_check.drift_checked_systems()}
     with pytest.raises(StateConflict, match="cannot read back"):
         check(plm.system)
+
+
+FINDINGS = "/api/v1/flows/drift-findings/"
+
+
+def test_the_api_lists_findings_for_people_and_operators_act_with_a_reason(
+        inventree, erp, delivered, person):
+    items = berlin_items(inventree)
+    inventree.bom_items[items["FR-200"]]["quantity"] = Decimal(2)
+    del inventree.bom_items[items["MT-500"]]
+    check(erp.system)
+    auditor, operator = person("auditor"), person("operator")
+    for who in (auditor, operator):
+        who.cookies["csrftoken"] = who.csrf_token
+    listed = auditor.get(FINDINGS, {"system": erp.system.name, "status": "open",
+                                    "object": "BK-100"})
+    assert listed.status_code == 200
+    assert_documented(listed, FINDINGS)
+    rows = listed.json()["results"]
+    assert {(r["object"], r["field"], r["thread_value"], r["peer_value"]) for r in rows} == {
+        ("BK-100|A/10", "quantity", "1", "2"), ("BK-100|A/20", "", "1 of MT-500|A", "")}
+    assert auditor.get(FINDINGS, {"object": "no-such"}).json()["results"] == []
+    # Systems do not read drift; an auditor cannot act.
+    assert erp.get(FINDINGS).status_code == 403
+    quantity = next(r for r in rows if r["field"] == "quantity")
+    acknowledge = f"{FINDINGS}{quantity['id']}/acknowledge/"
+    refused = auditor.post(acknowledge, {"reason": "fine"}, format="json",
+                           HTTP_IDEMPOTENCY_KEY="a-1", HTTP_X_CSRFTOKEN=auditor.csrf_token)
+    assert refused.status_code == 403
+    no_reason = operator.post(acknowledge, {}, format="json", HTTP_IDEMPOTENCY_KEY="o-0",
+                              HTTP_X_CSRFTOKEN=operator.csrf_token)
+    assert no_reason.status_code == 400
+    assert problem(no_reason)["errors"][0]["pointer"] == "/reason"
+    done = operator.post(acknowledge, {"reason": "two frames on purpose"}, format="json",
+                         HTTP_IDEMPOTENCY_KEY="o-1", HTTP_X_CSRFTOKEN=operator.csrf_token)
+    assert done.status_code == 200, done.content
+    assert_documented(done, FINDINGS + "{id}/acknowledge/", "post")
+    body = done.json()
+    assert body["status"] == "acknowledged"
+    assert body["changes"][0] | {"at": None} == {
+        "at": None, "status": "acknowledged", "thread_value": "1", "peer_value": "2",
+        "by": operator.user.username, "reason": "two frames on purpose"}
+    again = operator.post(acknowledge, {"reason": "two frames on purpose"}, format="json",
+                          HTTP_IDEMPOTENCY_KEY="o-1", HTTP_X_CSRFTOKEN=operator.csrf_token)
+    assert again.json() == body  # the replay of the same key
+    twice = operator.post(acknowledge, {"reason": "again"}, format="json",
+                          HTTP_IDEMPOTENCY_KEY="o-2", HTTP_X_CSRFTOKEN=operator.csrf_token)
+    assert twice.status_code == 409
+    line = next(r for r in rows if r["field"] == "")
+    pushed = operator.post(f"{FINDINGS}{line['id']}/re-push/", {"reason": "match engineering"},
+                           format="json", HTTP_IDEMPOTENCY_KEY="o-3",
+                           HTTP_X_CSRFTOKEN=operator.csrf_token)
+    assert pushed.status_code == 200, pushed.content
+    assert_documented(pushed, FINDINGS + "{id}/re-push/", "post")
+    answer = pushed.json()
+    assert answer["finding"]["status"] == "re_pushed"
+    assert answer["message"]["status"] == "pending"
+    assert answer["finding"]["re_push"] == answer["message"]["id"]
+    assert answer["message"]["cause"] == {"type": "flows.driftfinding", "id": str(line["id"])}
+    detail = auditor.get(f"{FINDINGS}{line['id']}/")
+    assert_documented(detail, FINDINGS + "{id}/")
+    # The flow status counts the open ones for monitoring tools (the acknowledged one is not).
+    status = auditor.get("/api/v1/flows/status/").json()
+    assert status["open_drift_findings"] == {}
+
+
+def test_the_flow_monitor_shows_drift_per_system_and_the_findings(inventree, erp, delivered,
+                                                                  person):
+    inventree.bom_items[berlin_items(inventree)["FR-200"]]["quantity"] = Decimal(2)
+    check(erp.system)
+    operator = person("operator")
+    overview = operator.get("/admin/flows/monitor/")
+    assert overview.status_code == 200
+    row = overview.content.decode()
+    assert f'data-system="{erp.system.name}"' in row and "Check now" in row
+    page = operator.get("/admin/flows/monitor/drift/", {"system": erp.system.pk})
+    html = page.content.decode()
+    assert "BK-100|A/10" in html and 'data-col="peer">2<' in html
+    assert f"Recent checks of {erp.system.name}" in html and 'data-state="completed"' in html
+    auditor = person("auditor")
+    seen = auditor.get("/admin/flows/monitor/drift/").content.decode()
+    assert "BK-100|A/10" in seen and "value=\"Re-push\"" not in seen  # reads, cannot act

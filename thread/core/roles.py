@@ -53,6 +53,7 @@ ROLE_EXTRA_PERMISSIONS: dict[str, list[str]] = {
         "flows.add_externalsystem", "flows.change_externalsystem",
         "flows.change_apikey",
         "flows.operate_outboundmessage",  # retry, replay, cancel outbound messages
+        "flows.operate_driftfinding",  # re-push or acknowledge what a peer changed by hand
         "changes.add_plmsettings", "changes.change_plmsettings",  # "approvals done in the PLM"
         "orders.rebuild_workorder",  # a held work order whose cause was fixed elsewhere
     ],

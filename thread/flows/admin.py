@@ -25,6 +25,8 @@ from .models import (
     ApiKey,
     AttentionItem,
     DeliveryAttempt,
+    DriftCheckRun,
+    DriftFinding,
     ExternalSystem,
     InboundMessage,
     OutboundMessage,
@@ -255,3 +257,34 @@ class PeerObjectAdmin(ReadOnlyAdminMixin, HistoryAdmin):
     readonly_fields = ["system", "kind", "natural_key", "peer_id", "first_seen_at", "updated_at"]
     fields = readonly_fields
 
+
+
+@admin.register(DriftFinding)
+class DriftFindingAdmin(ReadOnlyAdminMixin, HistoryAdmin):
+    """Drift findings with their history (who re-pushed or acknowledged, and why). Operators
+    act on them on the flow monitor's drift page."""
+
+    list_display = ["object_key", "object", "field", "thread_value", "peer_value", "system",
+                    "status", "first_seen_at", "last_seen_at"]
+    list_filter = ["status", "system"]
+    search_fields = ["object_key", "object"]
+    list_select_related = ["system"]
+    readonly_fields = ["system", "topic", "object_key", "object", "field", "thread_value",
+                       "peer_value", "status", "message", "re_push", "first_seen_at",
+                       "last_seen_at", "closed_at"]
+    fields = readonly_fields
+
+
+@admin.register(DriftCheckRun)
+class DriftCheckRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Every run of the drift check: how far it got, what it found, why it stopped."""
+
+    list_display = ["id", "system", "trigger", "state", "sweep", "started_at", "finished_at",
+                    "objects_checked", "findings_opened", "findings_closed"]
+    list_filter = ["state", "trigger", "system"]
+    list_select_related = ["system"]
+    readonly_fields = ["system", "trigger", "state", "sweep", "sweep_started_at", "started_at",
+                       "heartbeat_at", "finished_at", "resumed_from", "cursor", "sweep_done",
+                       "objects_checked", "objects_skipped", "objects_failed", "differences",
+                       "findings_opened", "findings_closed", "error", "worker"]
+    fields = readonly_fields

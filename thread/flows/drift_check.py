@@ -23,6 +23,7 @@ from datetime import datetime, timedelta
 from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
+from django_q.tasks import async_task
 
 from connectors.base import Outcome
 from connectors.registry import connector_names, drift_topics, get_connector
@@ -89,6 +90,18 @@ def drift_checks_run(*, trigger: str = DriftTrigger.SCHEDULE) -> list[DriftRunRe
     now = timezone.now()
     return [drift_check_run(system=system, trigger=trigger)
             for system in drift_checked_systems() if drift_check_due(system, now=now)]
+
+
+CHECK_ONE_TASK = "thread.flows.tasks.check_drift_of"
+
+
+def drift_check_request(*, system: ExternalSystem) -> str:
+    """An operator's "check now": one run for the system, queued for a worker (a request never
+    talks to a peer). Returns the django-q2 task id."""
+    if not drift_checked_systems().filter(pk=system.pk).exists():
+        raise StateConflict(f"{system.name} has no drift check: it needs a connector that can "
+                            "read back (InvenTree), and the system and its drift check switched on.")
+    return async_task(CHECK_ONE_TASK, system.pk)
 
 
 def drift_check_run(*, system: ExternalSystem, trigger: str,

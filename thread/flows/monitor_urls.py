@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.urls import path
 
+from . import drift_views
 from . import monitor_views as views
 
 app_name = "flows-monitor"
@@ -13,6 +14,11 @@ urlpatterns = [
     path("messages/<int:pk>/", admin.site.admin_view(views.message_page), name="message"),
     path("messages/<int:pk>/<str:action>/", admin.site.admin_view(views.message_action),
          name="message-action"),
+    path("drift/", admin.site.admin_view(drift_views.drift_page), name="drift"),
+    path("drift/<int:pk>/<str:action>/", admin.site.admin_view(drift_views.finding_action),
+         name="drift-action"),
+    path("systems/<int:pk>/check-drift/", admin.site.admin_view(drift_views.system_check_now),
+         name="system-check-drift"),
     path("systems/<int:pk>/retry/", admin.site.admin_view(views.system_retry_waiting),
          name="system-retry"),
 ]

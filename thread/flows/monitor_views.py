@@ -19,7 +19,7 @@ from django.views.decorators.http import require_POST
 
 from thread.errors import DomainError
 
-from . import operator_actions, outbox, selectors
+from . import drift_selectors, drift_views, operator_actions, outbox, selectors
 from .attention import open_attention_items
 from .choices import OutboundStatus
 from .health import health_report
@@ -75,7 +75,9 @@ def overview(request: HttpRequest) -> HttpResponse:
     return render(request, "flows/monitor.html", _context(
         request, "Flow monitor", summaries=summaries, now=now, limits=limits,
         attention=list(open_attention_items(limit=ATTENTION_SHOWN + 1)),
-        attention_shown=ATTENTION_SHOWN,
+        attention_shown=ATTENTION_SHOWN, drift=drift_selectors.system_drift_summaries(),
+        can_operate_drift=request.user.has_perm(drift_views.OPERATE_PERMISSION),
+        drift_url=reverse("flows-monitor:drift"),
         count_cap=f"{selectors.COUNT_CAP:,}", messages_url=reverse("flows-monitor:messages")))
 
 

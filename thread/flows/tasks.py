@@ -17,7 +17,6 @@ from .choices import DriftTrigger
 # tell whether a task cluster is alive (thread.flows.health).
 DRAIN_SCHEDULE = "drain outbox"
 DRIFT_SCHEDULE = "check drift"
-DRIFT_ONE_TASK = "thread.flows.tasks.check_drift_of"
 
 # The django-q2 task this worker process is running (set by the pre_execute hook below), so
 # the attempt log can name it. A worker runs one task at a time.

@@ -2,7 +2,13 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from ..choices import AlertKind, OutboundStatus
-from ..models import DeliveryAttempt, ExternalSystem, OutboundMessage, OutboundMessageEvent
+from ..models import (
+    DeliveryAttempt,
+    DriftFinding,
+    ExternalSystem,
+    OutboundMessage,
+    OutboundMessageEvent,
+)
 
 
 class SystemBriefSerializer(serializers.ModelSerializer):
@@ -137,4 +143,55 @@ class FlowStatusSerializer(serializers.Serializer):
         child=serializers.IntegerField(),
         help_text="Open attention items by kind (e.g. work_order_held): records held back for a "
                   "person, listed on the flow monitor.")
+    open_drift_findings = serializers.DictField(
+        child=serializers.IntegerField(),
+        help_text="Open drift findings by system name: what someone changed at a peer by hand "
+                  "(/api/v1/flows/drift-findings/).")
     systems = SystemFlowStatusSerializer(many=True)
+
+
+class DriftFindingChangeSerializer(serializers.Serializer):
+    """One change of a finding, from its history: who (blank: the drift check), when, why."""
+
+    at = serializers.DateTimeField(source="history_date")
+    status = serializers.CharField()
+    thread_value = serializers.CharField()
+    peer_value = serializers.CharField()
+    by = serializers.SerializerMethodField()
+    reason = serializers.CharField(source="history_change_reason", allow_null=True)
+
+    def get_by(self, record) -> str:
+        return record.history_user.get_username() if record.history_user else ""
+
+
+class DriftFindingSerializer(serializers.ModelSerializer):
+    system = SystemBriefSerializer(read_only=True)
+    message = serializers.PrimaryKeyRelatedField(
+        read_only=True, allow_null=True,
+        help_text="The delivered outbound message the peer was compared with.")
+    re_push = serializers.PrimaryKeyRelatedField(
+        read_only=True, allow_null=True,
+        help_text="The outbound message that re-pushed Thread's state.")
+
+    class Meta:
+        model = DriftFinding
+        fields = ["id", "system", "topic", "object_key", "object", "field", "thread_value",
+                  "peer_value", "status", "first_seen_at", "last_seen_at", "closed_at",
+                  "message", "re_push"]
+
+
+class DriftFindingDetailSerializer(DriftFindingSerializer):
+    changes = serializers.SerializerMethodField(help_text="Its history, newest first.")
+
+    class Meta(DriftFindingSerializer.Meta):
+        fields = [*DriftFindingSerializer.Meta.fields, "changes"]
+
+    @extend_schema_field(DriftFindingChangeSerializer(many=True))
+    def get_changes(self, finding) -> list[dict]:
+        return DriftFindingChangeSerializer(
+            finding.history.select_related("history_user"), many=True).data
+
+
+class RePushAnswerSerializer(serializers.Serializer):
+    finding = DriftFindingDetailSerializer()
+    message = OutboundMessageSerializer(help_text="The new outbound message (pending).")

@@ -5,6 +5,7 @@ from . import views
 
 router = DefaultRouter()
 router.register("outbound-messages", views.OutboundMessageViewSet, basename="outbound-message")
+router.register("drift-findings", views.DriftFindingViewSet, basename="drift-finding")
 
 app_name = "flows"
 urlpatterns = [

@@ -8,9 +8,9 @@ from rest_framework.response import Response
 from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
-from .. import outbox, selectors
+from .. import drift_findings, drift_selectors, outbox, selectors
 from ..attention import open_attention_counts
-from ..filtersets import OutboundMessageFilterSet
+from ..filtersets import DriftFindingFilterSet, OutboundMessageFilterSet
 from ..idempotency import idempotent
 from ..permissions import calling_system
 from . import serializers as s
@@ -129,4 +129,56 @@ class FlowStatusView(APIView):
             "failure_window_minutes": settings.THREAD_ALERT_FAILURE_WINDOW_MINUTES,
             "count_cap": selectors.COUNT_CAP,
             "needs_attention": open_attention_counts(system=calling_system(request)),
+            "open_drift_findings": drift_selectors.open_drift_counts(
+                system=calling_system(request)),
             "systems": [_system_status(summary) for summary in summaries]}).data)
+
+
+OPERATE_DRIFT = {"*": ["flows.operate_driftfinding"]}
+
+
+class DriftFindingViewSet(viewsets.ReadOnlyModelViewSet):
+    """Drift findings: where a peer no longer holds what Thread delivered (docs/monitoring.md,
+    "Drift"). People read them (operators, auditors); operators re-push Thread's state or
+    acknowledge the peer's, each with a reason recorded with their name. Systems do not read
+    them."""
+
+    queryset = drift_selectors.drift_findings_list()
+    filterset_class = DriftFindingFilterSet
+    required_perms = None  # reads: view permission; the actions set their own (see CallerRights)
+    system_read_kinds = frozenset()
+
+    def get_queryset(self):
+        if self.action == "list":
+            return drift_selectors.drift_findings_list()
+        return drift_selectors.drift_finding_detail()
+
+    def get_serializer_class(self):
+        return s.DriftFindingSerializer if self.action == "list" \
+            else s.DriftFindingDetailSerializer
+
+    def _finding(self, finding):
+        return s.DriftFindingDetailSerializer(
+            drift_selectors.drift_finding_detail().get(pk=finding.pk)).data
+
+    @extend_schema(request=s.OperatorActionSerializer, responses={200: s.RePushAnswerSerializer})
+    @action(detail=True, methods=["post"], url_path="re-push", required_perms=OPERATE_DRIFT)
+    @idempotent()
+    def re_push(self, request, pk=None):
+        data = s.OperatorActionSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        finding = self.get_object()
+        message = drift_findings.drift_finding_re_push(
+            finding=finding, actor=request.user, reason=data.validated_data["reason"])
+        return Response({"finding": self._finding(finding),
+                         "message": s.OutboundMessageSerializer(message).data})
+
+    @extend_schema(request=s.OperatorActionSerializer, responses={200: s.DriftFindingDetailSerializer})
+    @action(detail=True, methods=["post"], required_perms=OPERATE_DRIFT)
+    @idempotent()
+    def acknowledge(self, request, pk=None):
+        data = s.OperatorActionSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        finding = drift_findings.drift_finding_acknowledge(
+            finding=self.get_object(), actor=request.user, reason=data.validated_data["reason"])
+        return Response(self._finding(finding))
