@@ -294,13 +294,15 @@ def test_replaying_stale_data_needs_confirmation(erp_peer, about):
     assert old.status == OutboundStatus.PENDING
 
 
-def test_purge_keeps_dead_and_recent_messages(erp_peer, about):
+def test_purge_keeps_dead_and_recent_messages_and_the_last_delivered_of_each_object(
+        erp_peer, about):
     done = write(erp_peer.system, about, key="a")
+    last_of_a = write(erp_peer.system, about, key="a", topic="mbom.version")
     recent = write(erp_peer.system, about, key="b")
     dead = write(erp_peer.system, about, key="c")
     long_ago = timezone.now() - timedelta(days=31)
-    OutboundMessage.objects.filter(pk=done.pk).update(status=OutboundStatus.DELIVERED,
-                                                      finished_at=long_ago)
+    OutboundMessage.objects.filter(pk__in=[done.pk, last_of_a.pk]).update(
+        status=OutboundStatus.DELIVERED, finished_at=long_ago)
     OutboundMessage.objects.filter(pk=recent.pk).update(status=OutboundStatus.DELIVERED,
                                                         finished_at=timezone.now())
     OutboundMessage.objects.filter(pk=dead.pk).update(status=OutboundStatus.DEAD,
@@ -308,7 +310,10 @@ def test_purge_keeps_dead_and_recent_messages(erp_peer, about):
     DeliveryAttempt.objects.create(message=done, number=1, started_at=long_ago, duration_ms=1,
                                    outcome="delivered")
     assert outbox.outbound_messages_purge() == 1
-    assert set(OutboundMessage.objects.values_list("pk", flat=True)) == {recent.pk, dead.pk}
+    # What the peer was last told about "a" stays: the drift check compares it, a re-push
+    # resends it.
+    assert set(OutboundMessage.objects.values_list("pk", flat=True)) == {
+        last_of_a.pk, recent.pk, dead.pk}
     assert not DeliveryAttempt.objects.exists()
 
 
@@ -395,3 +400,5 @@ def test_setup_thread_schedules_the_drain_every_minute_and_the_purge(db):
         "thread.flows.tasks.drain_outbox", Schedule.MINUTES, 1)
     assert Schedule.objects.get(name="purge outbound messages").func == \
         "thread.flows.tasks.purge_outbox"
+    drift = Schedule.objects.get(name="check drift")
+    assert (drift.func, drift.minutes) == ("thread.flows.tasks.check_drift", 5)

@@ -14,7 +14,7 @@ from django.core.management import CommandError, call_command
 from django.db import transaction
 
 from thread.errors import StateConflict
-from thread.flows import drift_check, drift_findings, outbox
+from thread.flows import drift_check, drift_findings, outbox, tasks
 from thread.flows import services as flows
 from thread.flows.choices import DriftRunState, DriftStatus, DriftTrigger
 from thread.flows.delivery import drain
@@ -343,3 +343,27 @@ def test_the_flow_monitor_shows_drift_per_system_and_the_findings(inventree, erp
     auditor = person("auditor")
     seen = auditor.get("/admin/flows/monitor/drift/").content.decode()
     assert "BK-100|A/10" in seen and "value=\"Re-push\"" not in seen  # reads, cannot act
+
+
+def test_check_now_queues_one_run_for_a_worker(inventree, erp, delivered, person, plm,
+                                               monkeypatch):
+    queued = []
+    monkeypatch.setattr(drift_check, "async_task", lambda *args: queued.append(args) or "t-1")
+    operator = person("operator")
+    operator.cookies["csrftoken"] = operator.csrf_token
+    answer = operator.post(f"/admin/flows/monitor/systems/{erp.system.pk}/check-drift/",
+                           HTTP_X_CSRFTOKEN=operator.csrf_token, follow=True)
+    assert "a drift check of" in answer.content.decode()
+    assert queued == [("thread.flows.tasks.check_drift_of", erp.system.pk)]
+    assert not DriftCheckRun.objects.exists()  # nothing read inside the request
+    assert tasks.check_drift_of(*queued[0][1:])["state"] == DriftRunState.COMPLETED
+    run = DriftCheckRun.objects.get(system=erp.system)
+    assert run.trigger == DriftTrigger.OPERATOR
+    # A system that cannot be read back has nothing to check.
+    refused = operator.post(f"/admin/flows/monitor/systems/{plm.system.pk}/check-drift/",
+                            HTTP_X_CSRFTOKEN=operator.csrf_token, follow=True)
+    assert "has no drift check" in refused.content.decode()
+    auditor = person("auditor")
+    auditor.cookies["csrftoken"] = auditor.csrf_token
+    assert auditor.post(f"/admin/flows/monitor/systems/{erp.system.pk}/check-drift/",
+                        HTTP_X_CSRFTOKEN=auditor.csrf_token).status_code == 403
