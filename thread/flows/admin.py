@@ -65,8 +65,11 @@ class ExternalSystemAdmin(AuditedAdmin):
         if change:
             super().save_with_reason(request, obj, form, change, reason)
             return
+        # What the add form says about delivery is kept too (connector, URL, timeouts, …).
+        delivery = {name: getattr(obj, name) for name in services.DELIVERY_FIELDS}
         created = services.system_create(name=obj.name, kind=obj.kind, actor=request.user,
-                                         reason=reason, description=obj.description)
+                                         reason=reason, description=obj.description,
+                                         enabled=obj.enabled, **delivery)
         obj.pk, obj.service_user = created.pk, created.service_user
 
     @admin.action(description="Issue a new API key (shown once)")

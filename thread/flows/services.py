@@ -41,8 +41,12 @@ class IssuedKey:
 
 
 def system_create(
-    *, name: str, kind: str, actor: AbstractBaseUser | None, reason: str, description: str = ""
+    *, name: str, kind: str, actor: AbstractBaseUser | None, reason: str, description: str = "",
+    enabled: bool = True, **delivery,
 ) -> ExternalSystem:
+    """A new system with its service user; `delivery` takes the settings
+    `system_delivery_configure` takes (connector, base URL, …), set in the same transaction."""
+    _delivery_fields_check(delivery)
     if kind not in SystemKind.values:
         raise invalid("/kind", "invalid_choice", f"kind must be one of {', '.join(SystemKind.values)}")
     if not name.strip():
@@ -55,7 +59,7 @@ def system_create(
         service_user.set_unusable_password()
         service_user.save()
         system = ExternalSystem(name=name, kind=kind, description=description,
-                                service_user=service_user)
+                                enabled=enabled, service_user=service_user, **delivery)
         system.full_clean()
         audited(system, actor, reason).save()
     return system
@@ -104,14 +108,18 @@ DELIVERY_FIELDS = frozenset({
 })
 
 
-def system_delivery_configure(*, system: ExternalSystem, actor: AbstractBaseUser | None,
-                              reason: str, **fields) -> ExternalSystem:
-    """Set how Thread sends to a system (connector, URL, credential name, timeouts, retries)
-    and reads back what it sent (the drift check)."""
+def _delivery_fields_check(fields: dict) -> None:
     unknown = set(fields) - DELIVERY_FIELDS
     if unknown:
         raise invalid(f"/{sorted(unknown)[0]}", "unknown_field",
                       f"not a delivery setting: {', '.join(sorted(unknown))}")
+
+
+def system_delivery_configure(*, system: ExternalSystem, actor: AbstractBaseUser | None,
+                              reason: str, **fields) -> ExternalSystem:
+    """Set how Thread sends to a system (connector, URL, credential name, timeouts, retries)
+    and reads back what it sent (the drift check)."""
+    _delivery_fields_check(fields)
     with transaction.atomic():
         system = ExternalSystem.objects.select_for_update().get(pk=system.pk)
         for name, value in fields.items():
