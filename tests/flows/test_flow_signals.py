@@ -287,8 +287,8 @@ def test_flow_status_query_count_does_not_grow(waiting, system, person, count,
     auditor = person("auditor")
     auditor.get(STATUS)  # warm: content types, permissions
     # session, user, user and group permissions, the systems' figures, their newest attempts,
-    # the open attention items by kind
-    with django_assert_num_queries(7):
+    # the open attention items by kind, the open drift findings by system
+    with django_assert_num_queries(8):
         assert auditor.get(STATUS).status_code == 200
 
 

@@ -11,7 +11,8 @@ from decimal import Decimal
 
 import pytest
 from django.core.management import CommandError, call_command
-from django.db import transaction
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
 
 from thread.errors import StateConflict
 from thread.flows import drift_check, drift_findings, outbox, tasks
@@ -367,3 +368,38 @@ def test_check_now_queues_one_run_for_a_worker(inventree, erp, delivered, person
     auditor.cookies["csrftoken"] = auditor.csrf_token
     assert auditor.post(f"/admin/flows/monitor/systems/{erp.system.pk}/check-drift/",
                         HTTP_X_CSRFTOKEN=auditor.csrf_token).status_code == 403
+
+
+def test_the_drift_pages_cost_the_same_for_many_systems_and_findings(inventree, erp, delivered,
+                                                                     person):
+    inventree.bom_items[berlin_items(inventree)["FR-200"]]["quantity"] = Decimal(2)
+    check(erp.system)
+    operator = person("operator")
+    pages = ["/admin/flows/monitor/", "/admin/flows/monitor/drift/",
+             f"/admin/flows/monitor/drift/?system={erp.system.pk}"]
+    for page in pages:
+        operator.get(page)  # warm: content types, permissions
+
+    def queries() -> list[int]:
+        counted = []
+        for page in pages:
+            with CaptureQueriesContext(connection) as captured:
+                assert operator.get(page).status_code == 200
+            counted.append(len(captured.captured_queries))
+        return counted
+
+    before = queries()
+    finding = DriftFinding.objects.get()
+    now = finding.first_seen_at
+    for n in range(3):  # more checked systems, each with findings and runs
+        other = flows.system_create(
+            name=f"InvenTree {n}", kind="erp", actor=None, reason="t", connector="inventree",
+            base_url=inventree.url, credential_name="INVENTREE_TOKEN",
+            connector_options={"category": 1})
+        DriftCheckRun.objects.create(system=other, trigger="schedule", sweep=1,
+                                     sweep_started_at=now, started_at=now, heartbeat_at=now)
+        DriftFinding.objects.bulk_create([DriftFinding(
+            system=other, topic=finding.topic, object_key=f"mbom:X:{k}", object=f"{k}|A/10",
+            field="quantity", thread_value="1", peer_value="2", first_seen_at=now,
+            last_seen_at=now) for k in range(40)])
+    assert queries() == before

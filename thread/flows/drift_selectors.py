@@ -6,10 +6,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 
 from .choices import DriftRunState, DriftStatus
-from .drift_check import drift_checked_systems, last_run, run_summary
+from .drift_check import drift_checked_systems, run_summary
 from .models import DriftCheckRun, DriftFinding, ExternalSystem
 
 
@@ -50,27 +51,36 @@ class SystemDrift:
 
 
 def system_drift_summaries() -> list[SystemDrift]:
-    """Every system that is drift-checked, or has findings still open from when it was."""
-    counts = {row["system_id"]: row for row in DriftFinding.objects.values("system_id").annotate(
-        open=Count("id", filter=Q(status=DriftStatus.OPEN)),
-        acknowledged=Count("id", filter=Q(status=DriftStatus.ACKNOWLEDGED)))}
-    checked = {s.pk: s for s in drift_checked_systems()}
-    with_open = [pk for pk, row in counts.items() if row["open"] and pk not in checked]
-    systems = [*checked.values(), *ExternalSystem.objects.filter(pk__in=with_open)]
+    """Every system that is drift-checked, or has findings still open from when it was: two
+    queries, whatever the number of systems, findings and runs."""
+    checked = drift_checked_systems().values("pk")
+    findings = DriftFinding.objects.filter(system=OuterRef("pk"))
+    latest = DriftCheckRun.objects.filter(system=OuterRef("pk")).order_by("-started_at", "-id")
+    systems = list(ExternalSystem.objects.annotate(
+        checked=Exists(checked.filter(pk=OuterRef("pk"))),
+        open=_count(findings.filter(status=DriftStatus.OPEN)),
+        acknowledged=_count(findings.filter(status=DriftStatus.ACKNOWLEDGED)),
+        last_run_id=Subquery(latest.values("pk")[:1]),
+    ).filter(Q(checked=True) | Q(open__gt=0)).order_by("name"))
+    runs = DriftCheckRun.objects.in_bulk([s.last_run_id for s in systems if s.last_run_id])
     rows = []
-    for system in sorted(systems, key=lambda s: s.name):
-        run = last_run(system)
-        row = counts.get(system.pk, {"open": 0, "acknowledged": 0})
+    for system in systems:
+        run = runs.get(system.last_run_id)
         next_pass = None
-        if run is not None and run.sweep_done and system.pk in checked:
+        if run is not None and run.sweep_done and system.checked:
             next_pass = run.sweep_started_at + timedelta(minutes=system.drift_check_every_minutes)
         rows.append(SystemDrift(
-            system=system, open=row["open"], acknowledged=row["acknowledged"], last_run=run,
+            system=system, open=system.open, acknowledged=system.acknowledged, last_run=run,
             summary=run_summary(run) if run else "", next_pass_at=next_pass,
             failing=run is not None and run.state in (DriftRunState.FAILED,
                                                       DriftRunState.INTERRUPTED),
-            checked=system.pk in checked))
+            checked=system.checked))
     return rows
+
+
+def _count(findings: QuerySet[DriftFinding]) -> Coalesce:
+    return Coalesce(Subquery(findings.values("system").annotate(n=Count("id")).values("n")[:1]),
+                    0)
 
 
 def drift_runs(*, system: ExternalSystem, limit: int = 20) -> list[DriftCheckRun]:
