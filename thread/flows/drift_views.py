@@ -8,7 +8,6 @@ from __future__ import annotations
 from urllib.parse import urlencode
 
 from django.contrib import admin, messages
-from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -21,20 +20,19 @@ from thread.errors import DomainError
 from . import drift_check, drift_findings, drift_selectors
 from .choices import DriftStatus
 from .models import DriftFinding, ExternalSystem
+from .monitor_views import (
+    DRIFT_OPERATE_PERMISSION,
+    DRIFT_VIEW_PERMISSION,
+    operator_action_run,
+    require,
+)
 
-VIEW_PERMISSION = "flows.view_driftfinding"
-OPERATE_PERMISSION = "flows.operate_driftfinding"
 FINDINGS_PER_PAGE = 50
 RUNS_SHOWN = 10
 
 
-def _require(request: HttpRequest, permission: str) -> None:
-    if not request.user.has_perm(permission):
-        raise PermissionDenied
-
-
 def drift_page(request: HttpRequest) -> HttpResponse:
-    _require(request, VIEW_PERMISSION)
+    require(request, DRIFT_VIEW_PERMISSION)
     params = request.GET
     try:
         system_id = int(params.get("system") or 0) or None
@@ -58,7 +56,7 @@ def drift_page(request: HttpRequest) -> HttpResponse:
     chosen = next((row for row in summaries if row.system.pk == system_id), None)
     return render(request, "flows/drift.html", {
         **admin.site.each_context(request), "title": "Drift", "is_nav_sidebar_enabled": False,
-        "can_operate": request.user.has_perm(OPERATE_PERMISSION), "now": timezone.now(),
+        "can_operate": request.user.has_perm(DRIFT_OPERATE_PERMISSION), "now": timezone.now(),
         "page": page, "filters": filters,
         "query": urlencode({k: v for k, v in filters.items() if v}),
         "statuses": [*DriftStatus.choices, ("all", "All")], "summaries": summaries,
@@ -76,19 +74,15 @@ ACTIONS = {
 
 @require_POST
 def finding_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
-    _require(request, OPERATE_PERMISSION)
+    require(request, DRIFT_OPERATE_PERMISSION)
     if action not in ACTIONS:
         raise Http404("No such action.")
     finding = DriftFinding.objects.filter(pk=pk).first()
     if finding is None:
         raise Http404("No such drift finding.")
     label, operation = ACTIONS[action]
-    try:
-        result = operation(finding=finding, actor=request.user,
-                           reason=request.POST.get("reason", ""))
-    except DomainError as exc:
-        messages.error(request, f"{label}: not done. {exc}")
-    else:
+    result = operator_action_run(request, label, operation, finding=finding)
+    if result is not None:
         if action == "re-push":
             messages.success(request, f"Re-push: message #{result.pk} is on its way to "
                                       f"{finding.system.name} for {finding.object_key}; every "
@@ -101,7 +95,7 @@ def finding_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
 @require_POST
 def system_check_now(request: HttpRequest, pk: int) -> HttpResponse:
     """"Check now": one run for the system, in a worker (never inside this request)."""
-    _require(request, OPERATE_PERMISSION)
+    require(request, DRIFT_OPERATE_PERMISSION)
     system = ExternalSystem.objects.filter(pk=pk).first()
     if system is None:
         raise Http404("No such system.")

@@ -19,7 +19,7 @@ from django.views.decorators.http import require_POST
 
 from thread.errors import DomainError
 
-from . import drift_selectors, drift_views, operator_actions, outbox, selectors
+from . import drift_selectors, operator_actions, outbox, selectors
 from .attention import open_attention_items
 from .choices import OutboundStatus
 from .health import health_report
@@ -38,9 +38,23 @@ ACTIONS = {
 }
 
 
-def _require(request: HttpRequest, permission: str) -> None:
+DRIFT_VIEW_PERMISSION = "flows.view_driftfinding"
+DRIFT_OPERATE_PERMISSION = "flows.operate_driftfinding"
+
+
+def require(request: HttpRequest, permission: str) -> None:
     if not request.user.has_perm(permission):
         raise PermissionDenied
+
+
+def operator_action_run(request: HttpRequest, label: str, operation, **target):
+    """Run an operator's action with the reason the form sent; a refusal becomes the page's
+    error message. Returns the action's result, or None when it was refused."""
+    try:
+        return operation(**target, actor=request.user, reason=request.POST.get("reason", ""))
+    except DomainError as exc:
+        messages.error(request, f"{label}: not done. {exc}")
+        return None
 
 
 def _public_url(url: str) -> str:
@@ -62,7 +76,7 @@ def _context(request: HttpRequest, title: str, **extra) -> dict:
 
 
 def overview(request: HttpRequest) -> HttpResponse:
-    _require(request, VIEW_PERMISSION)
+    require(request, VIEW_PERMISSION)
     now = timezone.now()
     summaries = selectors.system_flow_summaries(now=now)
     for summary in summaries:
@@ -76,13 +90,13 @@ def overview(request: HttpRequest) -> HttpResponse:
         request, "Flow monitor", summaries=summaries, now=now, limits=limits,
         attention=list(open_attention_items(limit=ATTENTION_SHOWN + 1)),
         attention_shown=ATTENTION_SHOWN, drift=drift_selectors.system_drift_summaries(),
-        can_operate_drift=request.user.has_perm(drift_views.OPERATE_PERMISSION),
+        can_operate_drift=request.user.has_perm(DRIFT_OPERATE_PERMISSION),
         drift_url=reverse("flows-monitor:drift"),
         count_cap=f"{selectors.COUNT_CAP:,}", messages_url=reverse("flows-monitor:messages")))
 
 
 def message_list(request: HttpRequest) -> HttpResponse:
-    _require(request, VIEW_PERMISSION)
+    require(request, VIEW_PERMISSION)
     params = request.GET
     try:
         system_id = int(params.get("system") or 0) or None
@@ -106,7 +120,7 @@ def message_list(request: HttpRequest) -> HttpResponse:
 
 
 def message_page(request: HttpRequest, pk: int) -> HttpResponse:
-    _require(request, VIEW_PERMISSION)
+    require(request, VIEW_PERMISSION)
     message = selectors.outbound_message_detail().filter(pk=pk).first()
     if message is None:
         raise Http404("No such outbound message.")
@@ -121,18 +135,14 @@ def message_page(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_POST
 def message_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
-    _require(request, OPERATE_PERMISSION)
+    require(request, OPERATE_PERMISSION)
     if action not in ACTIONS:
         raise Http404("No such action.")
     message = OutboundMessage.objects.filter(pk=pk).first()
     if message is None:
         raise Http404("No such outbound message.")
     label, operation = ACTIONS[action]
-    try:
-        operation(message=message, actor=request.user, reason=request.POST.get("reason", ""))
-    except DomainError as exc:
-        messages.error(request, f"{label}: not done. {exc}")
-    else:
+    if operator_action_run(request, label, operation, message=message) is not None:
         messages.success(request, f"{label}: done for message #{message.pk}.")
     return redirect("flows-monitor:message", pk=pk)
 
@@ -140,7 +150,7 @@ def message_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
 @require_POST
 def system_retry_waiting(request: HttpRequest, pk: int) -> HttpResponse:
     """Retry now every waiting message of one system (after the peer came back)."""
-    _require(request, OPERATE_PERMISSION)
+    require(request, OPERATE_PERMISSION)
     system = ExternalSystem.objects.filter(pk=pk).first()
     if system is None:
         raise Http404("No such system.")

@@ -18,6 +18,13 @@ from . import serializers as s
 OPERATE = {"*": ["flows.operate_outboundmessage"]}
 
 
+def _action_input(request, serializer=s.OperatorActionSerializer) -> dict:
+    """An operator action's body (its reason, …), validated: a 400 naming the field if not."""
+    data = serializer(data=request.data)
+    data.is_valid(raise_exception=True)
+    return data.validated_data
+
+
 class OutboundMessageViewSet(viewsets.ReadOnlyModelViewSet):
     """Outbound messages and their delivery status. A system reads its own messages; operators
     read all and may retry, replay or cancel one (each with a reason, recorded with their name)."""
@@ -46,31 +53,28 @@ class OutboundMessageViewSet(viewsets.ReadOnlyModelViewSet):
     @action(detail=True, methods=["post"], required_perms=OPERATE)
     @idempotent()
     def retry(self, request, pk=None):
-        data = s.OperatorActionSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
+        data = _action_input(request)
         message = outbox.outbound_message_retry(message=self.get_object(), actor=request.user,
-                                                reason=data.validated_data["reason"])
+                                                reason=data["reason"])
         return self._answer(message)
 
     @extend_schema(request=s.ReplaySerializer, responses={200: s.OutboundMessageDetailSerializer})
     @action(detail=True, methods=["post"], required_perms=OPERATE)
     @idempotent()
     def replay(self, request, pk=None):
-        data = s.ReplaySerializer(data=request.data)
-        data.is_valid(raise_exception=True)
+        data = _action_input(request, s.ReplaySerializer)
         message = outbox.outbound_message_replay(message=self.get_object(), actor=request.user,
-                                                 reason=data.validated_data["reason"],
-                                                 confirm=data.validated_data["confirm"])
+                                                 reason=data["reason"],
+                                                 confirm=data["confirm"])
         return self._answer(message)
 
     @extend_schema(request=s.OperatorActionSerializer, responses={200: s.OutboundMessageDetailSerializer})
     @action(detail=True, methods=["post"], required_perms=OPERATE)
     @idempotent()
     def cancel(self, request, pk=None):
-        data = s.OperatorActionSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
+        data = _action_input(request)
         message = outbox.outbound_message_cancel(message=self.get_object(), actor=request.user,
-                                                 reason=data.validated_data["reason"])
+                                                 reason=data["reason"])
         return self._answer(message)
 
 
@@ -165,11 +169,10 @@ class DriftFindingViewSet(viewsets.ReadOnlyModelViewSet):
     @action(detail=True, methods=["post"], url_path="re-push", required_perms=OPERATE_DRIFT)
     @idempotent()
     def re_push(self, request, pk=None):
-        data = s.OperatorActionSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
+        data = _action_input(request)
         finding = self.get_object()
         message = drift_findings.drift_finding_re_push(
-            finding=finding, actor=request.user, reason=data.validated_data["reason"])
+            finding=finding, actor=request.user, reason=data["reason"])
         return Response({"finding": self._finding(finding),
                          "message": s.OutboundMessageSerializer(message).data})
 
@@ -177,8 +180,7 @@ class DriftFindingViewSet(viewsets.ReadOnlyModelViewSet):
     @action(detail=True, methods=["post"], required_perms=OPERATE_DRIFT)
     @idempotent()
     def acknowledge(self, request, pk=None):
-        data = s.OperatorActionSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
+        data = _action_input(request)
         finding = drift_findings.drift_finding_acknowledge(
-            finding=self.get_object(), actor=request.user, reason=data.validated_data["reason"])
+            finding=self.get_object(), actor=request.user, reason=data["reason"])
         return Response(self._finding(finding))
