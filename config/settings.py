@@ -64,6 +64,7 @@ INSTALLED_APPS = [
     "thread.bom",
     "thread.changes",
     "thread.orders",
+    "thread.feedback",
     # On top of the domain apps: the demo's seed command and the installation's setup.
     "thread.demo",
     "thread.core",

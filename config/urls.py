@@ -22,6 +22,7 @@ api_v1 = [
     path("bom/", include("thread.bom.api.urls")),
     path("changes/", include("thread.changes.api.urls")),
     path("orders/", include("thread.orders.api.urls")),
+    path("feedback/", include("thread.feedback.api.urls")),
     # Impact moved to changes; its first routes keep answering (deprecated in the schema).
     path("orders/", include("thread.changes.api.deprecated_urls")),
 ]

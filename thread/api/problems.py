@@ -35,6 +35,8 @@ PROBLEM_TYPES: dict[str, tuple[str, int]] = {
     "released-revision-immutable": ("A released revision never changes", 409),
     "released-routing-immutable": ("A released routing version never changes", 409),
     "transition-not-allowed": ("The object's status does not allow this move", 409),
+    "work-order-closed": ("The work order is completed or cancelled: it takes no more results",
+                          409),
     "idempotency-key-in-use": ("A request with this Idempotency-Key is still running", 409),
     "payload-too-large": ("The request body is too large", 413),
     "unsupported-media-type": ("Unsupported media type", 415),

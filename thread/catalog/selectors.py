@@ -14,13 +14,14 @@ from .effectivity import AsOf, effective_for
 from .models import (
     Part,
     PartRevision,
+    PartUnitConversion,
     Plant,
     RevisionEffectivity,
     SystemUnitCode,
     UnitAlias,
     UnitOfMeasure,
 )
-from .units import Unit, UnitCatalog
+from .units import PartConversion, Unit, UnitCatalog
 
 
 def parts_list() -> QuerySet[Part]:
@@ -134,6 +135,16 @@ def _applies(revision: PartRevision, as_of: AsOf) -> bool:
     return effective_for(kind=effectivity.kind, effective_from=effectivity.effective_from,
                          serial_from=effectivity.serial_from, serial_to=effectivity.serial_to,
                          lot=effectivity.lot, as_of=as_of)
+
+
+def part_conversions(*, part_ids: Iterable[int]) -> dict[str, list[PartConversion]]:
+    """The part-specific conversions of these parts, by part number (one query)."""
+    found: dict[str, list[PartConversion]] = {}
+    for number, from_code, to_code, factor in PartUnitConversion.objects.filter(
+            part_id__in=list(part_ids)).values_list("part__number", "from_unit__code",
+                                                     "to_unit__code", "factor"):
+        found.setdefault(number, []).append(PartConversion(from_code, to_code, factor))
+    return found
 
 
 def units_list() -> QuerySet[UnitOfMeasure]:

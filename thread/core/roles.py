@@ -48,7 +48,9 @@ ROLE_EXTRA_PERMISSIONS: dict[str, list[str]] = {
         "changes.change_impactflag",
     ],
     # approves the quality stage of change orders (through the stage's groups); reads the rest
-    "quality": [],
+    "quality": [
+        "feedback.acknowledge_qualityevent",  # quality has seen a defect the MES reported
+    ],
     "operator": [
         "flows.add_externalsystem", "flows.change_externalsystem",
         "flows.change_apikey",

@@ -30,8 +30,9 @@ from connectors.base import document_payload
 from thread.bom.models import MBomLine, MBomVersion
 from thread.catalog.choices import LateRelease, WorkOrderFormat, WorkOrderTiming
 from thread.catalog.effectivity import plant_date
-from thread.catalog.models import Part, PartUnitConversion, PlantPart, UnitOfMeasure
-from thread.catalog.units import PartConversion, Unit, UnitMismatch, convert
+from thread.catalog.models import Part, PlantPart, UnitOfMeasure
+from thread.catalog.selectors import part_conversions
+from thread.catalog.units import Unit, UnitMismatch, convert
 from thread.errors import ErrorItem, InvalidInput, StateConflict, invalid
 from thread.flows.attention import attention_raise, attention_resolve
 from thread.flows.choices import OUTBOUND_WAITING
@@ -271,7 +272,7 @@ def compute(order: ProductionOrder, *, accepted_version: int | None = None) -> C
     units = {u.code: Unit(u.code, u.dimension, u.factor) for u in UnitOfMeasure.objects.all()}
     try:
         quantity = convert(order.quantity, order.unit.code, part.base_unit.code, units,
-                           _conversions([part.pk]).get(part.number, ()))
+                           part_conversions(part_ids=[part.pk]).get(part.number, ()))
     except UnitMismatch as error:
         holds.append(Hold(HoldReason.UNCONVERTIBLE_UNIT, f"Order quantity: {error}."))
         quantity = order.quantity
@@ -391,16 +392,7 @@ def _plan(order: ProductionOrder, quantity: Decimal, routing, units: dict[str, U
              for pk, position, _, number, _, unrounded, unit, operation, item_type in rows]
     return work_order_plan(plant=plant.code, part=order.part.number, quantity=quantity,
                            unit=order.part.base_unit.code, steps=steps, lines=lines, units=units,
-                           issue_units=issue_units, part_conversions=_conversions(part_ids))
-
-
-def _conversions(part_ids: Iterable[int]) -> dict[str, list[PartConversion]]:
-    found: dict[str, list[PartConversion]] = {}
-    for number, from_code, to_code, factor in PartUnitConversion.objects.filter(
-            part_id__in=list(part_ids)).values_list("part__number", "from_unit__code",
-                                                     "to_unit__code", "factor"):
-        found.setdefault(number, []).append(PartConversion(from_code, to_code, factor))
-    return found
+                           issue_units=issue_units, part_conversions=part_conversions(part_ids=part_ids))
 
 
 def _write_plan(work_order: WorkOrder, plan: Plan) -> None:

@@ -1,0 +1,11 @@
+from rest_framework.routers import DefaultRouter
+
+from . import views
+
+router = DefaultRouter()
+router.register("operation-results", views.OperationResultViewSet, basename="operation-result")
+router.register("quality-events", views.QualityEventViewSet, basename="quality-event")
+router.register("rollup-days", views.RollupDayViewSet, basename="rollup-day")
+
+app_name = "feedback"
+urlpatterns = router.urls

@@ -1,0 +1,102 @@
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.response import Response
+
+from thread.api.parsers import DecimalJSONParser
+from thread.flows.choices import SystemKind
+from thread.flows.idempotency import idempotent
+from thread.flows.permissions import calling_system
+from thread.flows.reasons import push_reason
+
+from .. import selectors, services
+from ..filtersets import OperationResultFilterSet, QualityEventFilterSet, RollupDayFilterSet
+from . import serializers as s
+
+MES = frozenset({SystemKind.MES})
+ALL_READERS = frozenset(SystemKind.values)
+
+
+def _inbound_id(request) -> int | None:
+    message = getattr(request, "inbound_message", None)
+    return message.pk if message is not None else None
+
+
+class OperationResultViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
+    """What the MES reports per work order and operation: good and scrap quantity, actual
+    times. POST one result (JSON); a repeat of its `report_id` is recorded once. The result that
+    completes the last operation completes the work order, and the ERP is told."""
+
+    serializer_class = s.OperationResultSerializer
+    filterset_class = OperationResultFilterSet
+    parser_classes = [DecimalJSONParser]
+    system_read_kinds = ALL_READERS
+    system_push_kinds = MES
+    required_perms = None
+
+    def get_queryset(self):
+        return selectors.operation_results_list(system=calling_system(self.request))
+
+    @extend_schema(request=s.OperationResultPushSerializer,
+                   responses={201: s.OperationResultSerializer, 200: s.OperationResultSerializer})
+    @idempotent()
+    def create(self, request, *args, **kwargs):
+        data = s.OperationResultPushSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        recorded = services.operation_result_record(
+            given=data.to_input(), system=calling_system(request), actor=request.user,
+            reason=push_reason(request, data.validated_data["reason"]),
+            inbound_message_id=_inbound_id(request))
+        result = self.get_queryset().get(pk=recorded.result.pk)
+        return Response(s.OperationResultSerializer(result).data,
+                        status=status.HTTP_201_CREATED if recorded.created else status.HTTP_200_OK)
+
+
+class QualityEventViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
+    """Defects found on the shop floor. POST one event (JSON); a repeat of its `event_id` is
+    recorded once. The quality group acknowledges them."""
+
+    serializer_class = s.QualityEventSerializer
+    filterset_class = QualityEventFilterSet
+    parser_classes = [DecimalJSONParser]
+    system_read_kinds = ALL_READERS
+    system_push_kinds = MES
+    required_perms = None
+
+    def get_queryset(self):
+        return selectors.quality_events_list(system=calling_system(self.request))
+
+    @extend_schema(request=s.QualityEventPushSerializer,
+                   responses={201: s.QualityEventSerializer, 200: s.QualityEventSerializer})
+    @idempotent()
+    def create(self, request, *args, **kwargs):
+        data = s.QualityEventPushSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        event, created = services.quality_event_record(
+            given=data.to_input(), system=calling_system(request), actor=request.user,
+            reason=push_reason(request, data.validated_data["reason"]),
+            inbound_message_id=_inbound_id(request))
+        return Response(s.QualityEventSerializer(self.get_queryset().get(pk=event.pk)).data,
+                        status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
+
+    @extend_schema(request=s.OperatorReasonSerializer, responses={200: s.QualityEventSerializer})
+    @action(detail=True, methods=["post"],
+            required_perms={"*": ["feedback.acknowledge_qualityevent"]})
+    @idempotent()
+    def acknowledge(self, request, pk=None):
+        data = s.OperatorReasonSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        event = services.quality_event_acknowledge(event=self.get_object(), actor=request.user,
+                                                   reason=data.validated_data["reason"])
+        return Response(s.QualityEventSerializer(self.get_queryset().get(pk=event.pk)).data)
+
+
+class RollupDayViewSet(viewsets.ReadOnlyModelViewSet):
+    """The roll-ups: per design revision, plant, operation and work center, one row per
+    plant-local day, with what it says (yield, scrap by reason, times against standard, defects).
+    Sum any window of days for a period."""
+
+    queryset = selectors.rollup_days_list()
+    serializer_class = s.RollupDaySerializer
+    filterset_class = RollupDayFilterSet
+    system_read_kinds = ALL_READERS
