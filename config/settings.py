@@ -273,6 +273,8 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "DimensionEnum": "thread.catalog.choices.Dimension",
         "DriftStatusEnum": "thread.flows.choices.DriftStatus",
+        "QualityDispositionEnum": "thread.feedback.choices.QualityDisposition",
+        "QualityEventStatusEnum": "thread.feedback.choices.QualityEventStatus",
         "MakeOrBuyEnum": "thread.catalog.choices.MakeOrBuy",
         "LifecycleStateEnum": "thread.catalog.choices.LifecycleState",
         "RevisionStatusEnum": "thread.catalog.choices.RevisionStatus",

@@ -16,20 +16,20 @@ class OperationResultPushSerializer(serializers.Serializer):
     """One operation result of a work order, as the MES reports it."""
 
     work_order = serializers.CharField(max_length=64, help_text="The work order's number.")
-    plant = serializers.CharField(max_length=20, required=False, default="",
+    plant = serializers.CharField(max_length=20, required=False, default="", allow_blank=True,
                                   help_text="Only where the number is used at several plants.")
     operation = serializers.IntegerField(required=False, allow_null=True, default=None,
                                          help_text="The operation's sequence (10, 20, …).")
-    operation_code = serializers.CharField(max_length=40, required=False, default="",
+    operation_code = serializers.CharField(max_length=40, required=False, default="", allow_blank=True,
                                            help_text="Or its code, where it is unique.")
-    report_id = serializers.CharField(max_length=100, required=False, default="",
+    report_id = serializers.CharField(max_length=100, required=False, default="", allow_blank=True,
                                       help_text="The MES's id of this report: a repeat of it is "
                                                 "recorded once.")
     good_quantity = serializers.DecimalField(**QUANTITY)
     scrap_quantity = serializers.DecimalField(required=False, default=Decimal(0), **QUANTITY)
-    unit = serializers.CharField(max_length=40, required=False, default="",
+    unit = serializers.CharField(max_length=40, required=False, default="", allow_blank=True,
                                  help_text="As the MES writes it; blank: the part's base unit.")
-    scrap_reason = serializers.CharField(max_length=40, required=False, default="")
+    scrap_reason = serializers.CharField(max_length=40, required=False, default="", allow_blank=True)
     setup_minutes = serializers.DecimalField(required=False, allow_null=True, default=None,
                                              **MINUTES)
     run_minutes = serializers.DecimalField(required=False, allow_null=True, default=None,
@@ -37,14 +37,14 @@ class OperationResultPushSerializer(serializers.Serializer):
                                            **MINUTES)
     started_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
     ended_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
-    work_center = serializers.CharField(max_length=40, required=False, default="",
+    work_center = serializers.CharField(max_length=40, required=False, default="", allow_blank=True,
                                         help_text="Blank: the operation's work center.")
     operation_completed = serializers.BooleanField(
         required=False, default=False,
         help_text="The operation is done; on the last operation this completes the work order.")
-    serial = serializers.CharField(max_length=100, required=False, default="")
-    lot = serializers.CharField(max_length=100, required=False, default="")
-    corrects = serializers.CharField(max_length=100, required=False, default="",
+    serial = serializers.CharField(max_length=100, required=False, default="", allow_blank=True)
+    lot = serializers.CharField(max_length=100, required=False, default="", allow_blank=True)
+    corrects = serializers.CharField(max_length=100, required=False, default="", allow_blank=True,
                                      help_text="The report_id of an earlier result this one "
                                                "replaces (its figures are taken out).")
     reason = serializers.CharField(required=False, default="", allow_blank=True,
@@ -81,17 +81,17 @@ class QualityEventPushSerializer(serializers.Serializer):
     """A defect found on the shop floor: of a work order (and operation), or of a part revision
     at a plant."""
 
-    event_id = serializers.CharField(max_length=100, required=False, default="")
-    work_order = serializers.CharField(max_length=64, required=False, default="")
+    event_id = serializers.CharField(max_length=100, required=False, default="", allow_blank=True)
+    work_order = serializers.CharField(max_length=64, required=False, default="", allow_blank=True)
     operation = serializers.IntegerField(required=False, allow_null=True, default=None)
-    operation_code = serializers.CharField(max_length=40, required=False, default="")
-    plant = serializers.CharField(max_length=20, required=False, default="")
-    part = serializers.CharField(max_length=64, required=False, default="",
+    operation_code = serializers.CharField(max_length=40, required=False, default="", allow_blank=True)
+    plant = serializers.CharField(max_length=20, required=False, default="", allow_blank=True)
+    part = serializers.CharField(max_length=64, required=False, default="", allow_blank=True,
                                  help_text="With revision and plant, where no work order is named.")
-    revision = serializers.CharField(max_length=20, required=False, default="")
+    revision = serializers.CharField(max_length=20, required=False, default="", allow_blank=True)
     defect_code = serializers.CharField(max_length=40)
     quantity = serializers.DecimalField(**QUANTITY)
-    unit = serializers.CharField(max_length=40, required=False, default="")
+    unit = serializers.CharField(max_length=40, required=False, default="", allow_blank=True)
     description = serializers.CharField(required=False, default="", allow_blank=True)
     disposition = serializers.ChoiceField(choices=QualityDisposition.choices, required=False,
                                           default=QualityDisposition.PENDING)
