@@ -34,7 +34,7 @@ def _key(day: RollupDay | object) -> tuple:
     return (day.plant_id, day.revision_id, day.operation_code, day.work_center_code, day.day)
 
 
-@settings(max_examples=25, deadline=None, derandomize=True,
+@settings(max_examples=12, deadline=None, derandomize=True,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(stream=st.lists(step, min_size=1, max_size=25))
 def test_incremental_rollups_equal_the_recomputation(work_order, mes, stream):

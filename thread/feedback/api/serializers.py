@@ -167,3 +167,47 @@ class RollupDaySerializer(serializers.ModelSerializer):
     @extend_schema_field(FiguresSerializer)
     def get_figures(self, day: RollupDay) -> dict:
         return FiguresSerializer(Figures().add(day)).data
+
+
+class EffectsQuerySerializer(serializers.Serializer):
+    change_order = serializers.CharField(help_text="The change order's id or number.")
+    days = serializers.IntegerField(min_value=1, max_value=366, default=30,
+                                    help_text="The length of each window, in plant-local days.")
+
+
+class WindowSerializer(serializers.Serializer):
+    revision = serializers.CharField(source="revision.label")
+    start = serializers.DateField()
+    end = serializers.DateField()
+    days = serializers.IntegerField()
+    figures = FiguresSerializer()
+    by_operation = serializers.DictField(child=FiguresSerializer())
+
+
+class MeasureChangeSerializer(serializers.Serializer):
+    before = serializers.DecimalField(max_digits=20, decimal_places=6, allow_null=True)
+    after = serializers.DecimalField(max_digits=20, decimal_places=6, allow_null=True)
+    change = serializers.DecimalField(
+        max_digits=20, decimal_places=6, allow_null=True,
+        help_text="after - before (yield, rates); after / before for times (1 = unchanged).")
+
+
+class EffectSerializer(serializers.Serializer):
+    part = serializers.CharField()
+    plant = serializers.CharField(source="plant.code")
+    comparable = serializers.BooleanField(help_text="Both windows have results.")
+    before = WindowSerializer()
+    after = WindowSerializer()
+    changes = serializers.SerializerMethodField()
+
+    @extend_schema_field(serializers.DictField(child=MeasureChangeSerializer()))
+    def get_changes(self, effect) -> dict:
+        return {name: MeasureChangeSerializer(values).data
+                for name, values in effect.changes().items()}
+
+
+class ChangeOrderEffectsSerializer(serializers.Serializer):
+    change_order = serializers.CharField()
+    released_at = serializers.DateTimeField()
+    days = serializers.IntegerField()
+    effects = EffectSerializer(many=True)

@@ -1,3 +1,4 @@
+from django.urls import path
 from rest_framework.routers import DefaultRouter
 
 from . import views
@@ -8,4 +9,8 @@ router.register("quality-events", views.QualityEventViewSet, basename="quality-e
 router.register("rollup-days", views.RollupDayViewSet, basename="rollup-day")
 
 app_name = "feedback"
-urlpatterns = router.urls
+urlpatterns = [
+    path("change-order-effects/", views.ChangeOrderEffectsView.as_view(),
+         name="change-order-effects"),
+    *router.urls,
+]

@@ -1,15 +1,19 @@
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
+from rest_framework.views import APIView
 
 from thread.api.parsers import DecimalJSONParser
+from thread.changes.selectors import change_order_by_key
 from thread.flows.choices import SystemKind
 from thread.flows.idempotency import idempotent
 from thread.flows.permissions import calling_system
 from thread.flows.reasons import push_reason
 
 from .. import selectors, services
+from ..effects import change_order_effects
 from ..filtersets import OperationResultFilterSet, QualityEventFilterSet, RollupDayFilterSet
 from . import serializers as s
 
@@ -100,3 +104,27 @@ class RollupDayViewSet(viewsets.ReadOnlyModelViewSet):
     serializer_class = s.RollupDaySerializer
     filterset_class = RollupDayFilterSet
     system_read_kinds = ALL_READERS
+
+
+class ChangeOrderEffectsView(APIView):
+    """Did a released change help? Per affected item and plant, the new revision's roll-ups
+    from its first results on, against the revision it replaced over as many days just before
+    (docs/feedback.md, "Per change order")."""
+
+    required_perms = {"GET": ["feedback.view_rollupday"]}
+    system_read_kinds = frozenset({SystemKind.PLM, SystemKind.ERP})
+
+    @extend_schema(parameters=[s.EffectsQuerySerializer],
+                   responses={200: s.ChangeOrderEffectsSerializer},
+                   operation_id="feedback_change_order_effects")
+    def get(self, request):
+        query = s.EffectsQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        change_order = change_order_by_key(query.validated_data["change_order"])
+        if change_order is None:
+            raise NotFound(f"No change order {query.validated_data['change_order']!r}.")
+        days = query.validated_data["days"]
+        return Response(s.ChangeOrderEffectsSerializer({
+            "change_order": change_order.number, "released_at": change_order.released_at,
+            "days": days,
+            "effects": change_order_effects(change_order=change_order, days=days)}).data)
