@@ -27,6 +27,9 @@ ROLE_EXTRA_PERMISSIONS: dict[str, list[str]] = {
         # a work order superseded by a change order (send as resolved or re-resolve), or an
         # ERP change that came after the MES started it (send or keep)
         "orders.decide_workorder",
+        # when engineering hears of a revision's results at once (yield, run time)
+        "feedback.add_feedbackthreshold", "feedback.change_feedbackthreshold",
+        "feedback.delete_feedbackthreshold",
     ],
     "change manager": [
         "catalog.add_part", "catalog.change_part",

@@ -1,10 +1,10 @@
 from django.contrib import admin
 
-from thread.admin_tools import HistoryAdmin, ReadOnlyAdminMixin, action_reason
+from thread.admin_tools import AuditedAdmin, HistoryAdmin, ReadOnlyAdminMixin, action_reason
 
 from . import services
 from .choices import QualityEventStatus
-from .models import OperationResult, QualityEvent, RollupDay
+from .models import FeedbackAlert, FeedbackThreshold, OperationResult, QualityEvent, RollupDay
 
 
 @admin.register(OperationResult)
@@ -55,3 +55,27 @@ class RollupDayAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     search_fields = ["revision__part__number"]
     list_select_related = ["revision__part", "plant"]
     date_hierarchy = "day"
+
+
+@admin.register(FeedbackThreshold)
+class FeedbackThresholdAdmin(AuditedAdmin):
+    """When engineering hears at once (docs/feedback.md, "Alerts to the PLM"): per part and
+    plant, or the plant's default. Every change asks why."""
+
+    list_display = ["plant", "part", "min_first_pass_yield", "max_run_vs_standard",
+                    "window_days"]
+    list_filter = ["plant"]
+    search_fields = ["part__number"]
+    autocomplete_fields = ["part"]
+    list_select_related = ["plant", "part"]
+
+
+@admin.register(FeedbackAlert)
+class FeedbackAlertAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """What engineering was told, and whether the figures are back within the threshold."""
+
+    list_display = ["raised_at", "kind", "revision", "plant", "operation_code", "defect_code",
+                    "measured", "threshold", "cleared_at"]
+    list_filter = ["kind", "plant"]
+    search_fields = ["revision__part__number", "defect_code", "detail"]
+    list_select_related = ["revision__part", "plant"]

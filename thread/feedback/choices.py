@@ -14,3 +14,9 @@ class QualityDisposition(models.TextChoices):
 class QualityEventStatus(models.TextChoices):
     OPEN = "open", "Open"
     ACKNOWLEDGED = "acknowledged", "Acknowledged (quality)"
+
+
+class AlertKind(models.TextChoices):
+    LOW_YIELD = "low_yield", "First-pass yield under target"
+    SLOW_RUN = "slow_run", "Run time above standard by a factor"
+    NEW_DEFECT = "new_defect", "A defect code not seen before on the revision"

@@ -7,12 +7,15 @@ message, and why, are on the row; the raw body is the inbound message). A correc
 result that names the one it corrects, and the roll-ups take the old one out and the new one in.
 Quality events change only by a person's acknowledgement, which simple-history records."""
 
+from decimal import Decimal
+
 from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from simple_history.models import HistoricalRecords
 
-from .choices import QualityDisposition, QualityEventStatus
+from .choices import AlertKind, QualityDisposition, QualityEventStatus
 
 QUANTITY = {"max_digits": 20, "decimal_places": 6}
 MINUTES = {"max_digits": 14, "decimal_places": 4}
@@ -166,3 +169,76 @@ class RollupDay(models.Model):
 
     def __str__(self) -> str:
         return f"{self.revision} @ {self.plant_id} {self.operation_code} {self.day}"
+
+
+class FeedbackThreshold(models.Model):
+    """When engineering must hear of a revision at once: first-pass yield under a target, run
+    time above its standard by a factor, over the last days at a plant. Per part and plant, or a
+    plant's default (no part). Analysts edit them; history keeps who, when and why."""
+
+    plant = models.ForeignKey("catalog.Plant", on_delete=models.CASCADE, related_name="+")
+    part = models.ForeignKey("catalog.Part", null=True, blank=True, on_delete=models.CASCADE,
+                             related_name="+", help_text="Blank: the plant's default.")
+    min_first_pass_yield = models.DecimalField(
+        max_digits=7, decimal_places=6, null=True, blank=True,
+        validators=[MinValueValidator(Decimal(0)), MaxValueValidator(Decimal(1))],
+        help_text="e.g. 0.95; blank: no yield alert.")
+    max_run_vs_standard = models.DecimalField(
+        max_digits=8, decimal_places=4, null=True, blank=True,
+        validators=[MinValueValidator(Decimal(1))],
+        help_text="Actual run time over standard, e.g. 1.25; blank: no run-time alert.")
+    window_days = models.PositiveIntegerField(
+        default=7, validators=[MinValueValidator(1), MaxValueValidator(90)],
+        help_text="Plant-local days up to the result's day that the figures cover.")
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["plant", "part"]
+        verbose_name = "feedback threshold"
+        constraints = [
+            models.UniqueConstraint(fields=["plant", "part"], name="threshold_per_part"),
+            models.UniqueConstraint(fields=["plant"], condition=Q(part__isnull=True),
+                                    name="threshold_plant_default"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.plant_id}: {self.part or 'plant default'}"
+
+
+class FeedbackAlert(models.Model):
+    """A threshold crossed, as engineering was told. A yield or run-time alert stays raised
+    until the figures are back within the threshold (then it clears, and a later crossing is a
+    new alert); a new defect code is told once per revision."""
+
+    kind = models.CharField(max_length=12, choices=AlertKind.choices)
+    plant = models.ForeignKey("catalog.Plant", on_delete=models.PROTECT, related_name="+")
+    revision = models.ForeignKey("catalog.PartRevision", on_delete=models.PROTECT,
+                                 related_name="feedback_alerts")
+    operation_code = models.CharField(max_length=40, blank=True)
+    defect_code = models.CharField(max_length=40, blank=True)
+    measured = models.DecimalField(max_digits=20, decimal_places=6, null=True, blank=True)
+    threshold = models.DecimalField(max_digits=20, decimal_places=6, null=True, blank=True)
+    window_start = models.DateField(null=True, blank=True)
+    window_end = models.DateField(null=True, blank=True)
+    detail = models.TextField()
+    result = models.ForeignKey(OperationResult, null=True, blank=True, on_delete=models.PROTECT,
+                               related_name="+", help_text="The result that crossed it.")
+    quality_event = models.ForeignKey(QualityEvent, null=True, blank=True,
+                                      on_delete=models.PROTECT, related_name="+")
+    raised_at = models.DateTimeField()
+    cleared_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-raised_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["kind", "plant", "revision", "operation_code"],
+                condition=Q(cleared_at__isnull=True) & ~Q(kind=AlertKind.NEW_DEFECT),
+                name="feedback_alert_one_open"),
+            models.UniqueConstraint(fields=["revision", "defect_code"],
+                                    condition=Q(kind=AlertKind.NEW_DEFECT),
+                                    name="feedback_alert_defect_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()}: {self.revision} @ {self.plant_id}"

@@ -31,6 +31,7 @@ from thread.orders.choices import WorkOrderStatus
 from thread.orders.models import WorkCenter, WorkOrder, WorkOrderOperation
 from thread.orders.work_orders.services import work_order_status_report
 
+from .alerts import event_novelty_check, result_thresholds_check
 from .choices import QualityDisposition, QualityEventStatus
 from .models import OperationResult, QualityEvent, RollupDay
 from .rollups import (
@@ -124,6 +125,7 @@ def operation_result_record(*, given: ResultInput, system: ExternalSystem | None
         if corrected is not None:
             rollup_apply(result_contribution_of(corrected).negated())
         rollup_apply(result_contribution_of(result))
+        result_thresholds_check(result)
         completed = _progress(work_order, operation, result, actor, reason)
     return Recorded(result, created=True, work_order_completed=completed)
 
@@ -424,6 +426,7 @@ def quality_event_record(*, given: QualityEventInput, system: ExternalSystem | N
         rollup_apply(quality_contribution(
             key=RollupKey(plant.pk, revision.pk, event.operation_code, event.work_center_code,
                           event.day), defect_code=event.defect_code, quantity=quantity))
+        event_novelty_check(event)
     return event, True
 
 
