@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-import pytest
 from django.utils import timezone
 
 from thread.feedback.models import QualityEvent, RollupDay
@@ -54,7 +53,7 @@ def test_an_event_is_counted_on_its_day_once_and_quality_acknowledges_it(work_or
                          HTTP_X_CSRFTOKEN=operator.csrf_token).status_code == 403
 
 
-@pytest.mark.parametrize(("fields", "pointer"), [
+BAD_EVENTS = [
     ({"quantity": "0"}, "/quantity"),
     ({"quantity": "-3"}, "/quantity"),
     ({"work_order": "9999"}, "/work_order"),
@@ -64,9 +63,12 @@ def test_an_event_is_counted_on_its_day_once_and_quality_acknowledges_it(work_or
     ({"work_order": "", "operation": None, "plant": "BER", "part": "BK-100", "revision": "Z"},
      "/revision"),
     ({"work_order": "", "operation": None, "part": "BK-100", "revision": "A"}, "/plant"),
-])
-def test_bad_events_are_refused_and_nothing_is_written(work_order, mes, fields, pointer):
-    answer = mes.push(EVENTS, event(**fields))
-    assert answer.status_code == 400, answer.content
-    assert pointer in [e["pointer"] for e in problem(answer)["errors"]]
-    assert not QualityEvent.objects.exists() and not RollupDay.objects.exists()
+]
+
+
+def test_bad_events_are_refused_and_nothing_is_written(work_order, mes):
+    for fields, pointer in BAD_EVENTS:
+        answer = mes.push(EVENTS, event(**fields))
+        assert answer.status_code == 400, (fields, answer.content)
+        assert pointer in [e["pointer"] for e in problem(answer)["errors"]], fields
+        assert not QualityEvent.objects.exists() and not RollupDay.objects.exists()

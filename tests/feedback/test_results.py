@@ -5,8 +5,6 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-import pytest
-
 from thread.feedback.models import OperationResult, RollupDay
 from thread.feedback.rollups import Figures
 from thread.feedback.services import rollups_recompute, rollups_recomputed
@@ -45,7 +43,7 @@ def test_a_result_is_recorded_once_and_rolled_up(work_order, mes):
     assert listed.json()["results"][0]["figures"]["first_pass_yield"] == "0.900000"
 
 
-@pytest.mark.parametrize(("fields", "pointer", "code"), [
+BAD_RESULTS = [
     ({"work_order": "9999"}, "/work_order", "unknown_work_order"),
     ({"operation": 30}, "/operation", "unknown_operation"),
     ({"operation": None, "operation_code": "PAINT"}, "/operation_code", "unknown_operation"),
@@ -57,18 +55,20 @@ def test_a_result_is_recorded_once_and_rolled_up(work_order, mes):
     ({"work_center": "PAINT-9"}, "/work_center", "unknown_work_center"),
     ({"corrects": "nope"}, "/corrects", "unknown_report"),
     ({"run_minutes": "-5"}, "/run_minutes", None),
-])
-def test_bad_input_is_refused_naming_the_field_and_nothing_is_written(work_order, mes, fields,
-                                                                      pointer, code):
-    answer = mes.push(RESULTS, result(**fields))
-    assert answer.status_code == 400, answer.content
-    errors = problem(answer).get("errors", [])
-    assert any(e["pointer"] == pointer and (code is None or e["code"] == code)
-               for e in errors), errors
-    assert not OperationResult.objects.exists() and not RollupDay.objects.exists()
-    work_order.refresh_from_db()
-    assert work_order.status == "pending"  # untouched
-    assert InboundMessage.objects.filter(status="rejected").count() == 1  # the one write
+]
+
+
+def test_bad_input_is_refused_naming_the_field_and_nothing_is_written(work_order, mes):
+    for n, (fields, pointer, code) in enumerate(BAD_RESULTS, start=1):
+        answer = mes.push(RESULTS, result(**fields))
+        assert answer.status_code == 400, (fields, answer.content)
+        errors = problem(answer).get("errors", [])
+        assert any(e["pointer"] == pointer and (code is None or e["code"] == code)
+                   for e in errors), (fields, errors)
+        assert not OperationResult.objects.exists() and not RollupDay.objects.exists()
+        work_order.refresh_from_db()
+        assert work_order.status == "pending"  # untouched
+        assert InboundMessage.objects.filter(status="rejected").count() == n  # the one write
 
 
 def test_time_going_backwards_is_refused(work_order, mes):

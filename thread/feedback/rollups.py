@@ -32,32 +32,10 @@ class Contribution:
     """What one fact adds to its day (or, negated, takes away)."""
 
     key: RollupKey
-    results: int = 0
-    good_quantity: Decimal = ZERO
-    scrap_quantity: Decimal = ZERO
-    scrap_by_reason: Mapping[str, Decimal] = field(default_factory=dict)
-    setup_count: int = 0
-    setup_sum: Decimal = ZERO
-    setup_squares: Decimal = ZERO
-    setup_standard_sum: Decimal = ZERO
-    run_count: int = 0
-    run_per_unit_sum: Decimal = ZERO
-    run_per_unit_squares: Decimal = ZERO
-    run_standard_sum: Decimal = ZERO
-    quality_events: int = 0
-    defects: Mapping[str, Decimal] = field(default_factory=dict)
+    amounts: Figures
 
     def negated(self) -> Contribution:
-        return Contribution(
-            key=self.key, results=-self.results, good_quantity=-self.good_quantity,
-            scrap_quantity=-self.scrap_quantity,
-            scrap_by_reason={k: -v for k, v in self.scrap_by_reason.items()},
-            setup_count=-self.setup_count, setup_sum=-self.setup_sum,
-            setup_squares=-self.setup_squares, setup_standard_sum=-self.setup_standard_sum,
-            run_count=-self.run_count, run_per_unit_sum=-self.run_per_unit_sum,
-            run_per_unit_squares=-self.run_per_unit_squares,
-            run_standard_sum=-self.run_standard_sum, quality_events=-self.quality_events,
-            defects={k: -v for k, v in self.defects.items()})
+        return Contribution(self.key, self.amounts.negated())
 
 
 def run_per_unit(run_minutes: Decimal, quantity: Decimal) -> Decimal:
@@ -73,8 +51,8 @@ def result_contribution(*, key: RollupKey, good_quantity: Decimal, scrap_quantit
     quantity = good_quantity + scrap_quantity
     per_unit = run_per_unit(run_minutes, quantity) \
         if run_minutes is not None and quantity > 0 else None
-    return Contribution(
-        key=key, results=1, good_quantity=good_quantity, scrap_quantity=scrap_quantity,
+    return Contribution(key, Figures(
+        results=1, good_quantity=good_quantity, scrap_quantity=scrap_quantity,
         scrap_by_reason={scrap_reason: scrap_quantity} if scrap_quantity else {},
         setup_count=1 if setup_minutes is not None else 0,
         setup_sum=setup_minutes if setup_minutes is not None else ZERO,
@@ -83,11 +61,11 @@ def result_contribution(*, key: RollupKey, good_quantity: Decimal, scrap_quantit
         run_count=1 if per_unit is not None else 0,
         run_per_unit_sum=per_unit if per_unit is not None else ZERO,
         run_per_unit_squares=per_unit * per_unit if per_unit is not None else ZERO,
-        run_standard_sum=standard_run if per_unit is not None else ZERO)
+        run_standard_sum=standard_run if per_unit is not None else ZERO))
 
 
 def quality_contribution(*, key: RollupKey, defect_code: str, quantity: Decimal) -> Contribution:
-    return Contribution(key=key, quality_events=1, defects={defect_code: quantity})
+    return Contribution(key, Figures(quality_events=1, defects={defect_code: quantity}))
 
 
 COUNTERS = ("results", "setup_count", "run_count", "quality_events")
@@ -126,13 +104,18 @@ class Figures:
     defects: dict[str, Decimal] = field(default_factory=dict)
 
     def add(self, part) -> Figures:
-        """Add a Contribution, a RollupDay or other Figures (anything with these fields)."""
+        """Add other Figures or a RollupDay (anything with these fields)."""
         for name in (*COUNTERS, *SUMS):
             setattr(self, name, getattr(self, name) + getattr(part, name))
         for name in BREAKDOWNS:
             given = {k: Decimal(v) for k, v in (getattr(part, name) or {}).items()}
             setattr(self, name, merged(getattr(self, name), given))
         return self
+
+    def negated(self) -> Figures:
+        return Figures(**{name: -getattr(self, name) for name in (*COUNTERS, *SUMS)},
+                       **{name: {k: -v for k, v in getattr(self, name).items()}
+                          for name in BREAKDOWNS})
 
     @property
     def first_pass_yield(self) -> Decimal | None:
@@ -185,5 +168,5 @@ def totals_by_key(contributions: Iterable[Contribution]) -> dict[RollupKey, Figu
     """The recomputation: every contribution summed per day key at once."""
     out: dict[RollupKey, Figures] = {}
     for contribution in contributions:
-        out.setdefault(contribution.key, Figures()).add(contribution)
+        out.setdefault(contribution.key, Figures()).add(contribution.amounts)
     return out

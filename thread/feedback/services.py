@@ -302,11 +302,12 @@ def rollup_apply(contribution: Contribution) -> RollupDay:
         except IntegrityError:  # created by a concurrent result of the same day
             row = RollupDay.objects.select_for_update().get(**fields)
         row = RollupDay.objects.select_for_update().get(pk=row.pk)
+    amounts = contribution.amounts
     for name in (*COUNTERS, *SUMS):
-        setattr(row, name, getattr(row, name) + getattr(contribution, name))
+        setattr(row, name, getattr(row, name) + getattr(amounts, name))
     for name in BREAKDOWNS:
         current = {k: Decimal(v) for k, v in getattr(row, name).items()}
-        setattr(row, name, {k: str(v) for k, v in merged(current, getattr(contribution,
+        setattr(row, name, {k: str(v) for k, v in merged(current, getattr(amounts,
                                                                            name)).items()})
     row.save()
     return row
