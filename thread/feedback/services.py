@@ -19,11 +19,13 @@ from django.db import IntegrityError, transaction
 from django.db.models import Max, Sum
 from django.utils import timezone
 
+from connectors.b2mml.errors import B2mmlInvalid, B2mmlRejected
+from connectors.b2mml.performance import parse_operations_performance
 from thread.catalog.effectivity import plant_date
 from thread.catalog.models import Part, PartRevision, Plant
 from thread.catalog.selectors import part_conversions, unit_catalog
 from thread.catalog.units import UnitMismatch, UnitNotRecognised, convert
-from thread.errors import ErrorItem, StateConflict, refuse
+from thread.errors import DomainError, ErrorItem, InvalidInput, StateConflict, invalid, refuse
 from thread.flows.models import ExternalSystem
 from thread.flows.outbox import outbound_message_write
 from thread.history import acting_user, audited, require_reason
@@ -490,3 +492,44 @@ def rollups_recompute() -> int:
             for key, figures in rollups_recomputed().items()]
         RollupDay.objects.bulk_create(rows, batch_size=1000)
     return len(rows)
+
+
+# --- B2MML ------------------------------------------------------------------------------------
+
+def operation_results_record_b2mml(*, document: bytes, system: ExternalSystem | None,
+                                   actor: AbstractBaseUser | None, reason: str,
+                                   inbound_message_id: int | None = None) -> list[Recorded]:
+    """An MES's B2MML ProcessOperationsPerformance: validated against the official schema and
+    parsed safely, then every SegmentResponse recorded as a result — all of them or none. A
+    problem's pointer is the segment's path in the document, then the field as in the JSON form."""
+    try:
+        reports = parse_operations_performance(document)
+    except B2mmlRejected as exc:
+        raise invalid(exc.path or "", exc.code, exc.detail) from None
+    except B2mmlInvalid as exc:
+        raise InvalidInput("The document is not valid B2MML.",
+                           [ErrorItem("", "schema_invalid", problem)
+                            for problem in exc.problems[:20]]) from None
+    if not reports:
+        raise invalid("", "no_results", "The document reports no SegmentResponse.")
+    recorded = []
+    with transaction.atomic():
+        for report in reports:
+            given = ResultInput(
+                work_order=report.work_order, operation=report.operation,
+                report_id=report.report_id, good_quantity=report.good_quantity,
+                scrap_quantity=report.scrap_quantity, unit=report.unit,
+                scrap_reason=report.scrap_reason, setup_minutes=report.setup_minutes,
+                run_minutes=report.run_minutes, started_at=report.started_at,
+                ended_at=report.ended_at, work_center=report.work_center,
+                operation_completed=report.completed, serial=report.serial, lot=report.lot,
+                corrects=report.corrects)
+            try:
+                recorded.append(operation_result_record(
+                    given=given, system=system, actor=actor, reason=reason,
+                    inbound_message_id=inbound_message_id))
+            except DomainError as exc:
+                exc.errors = [ErrorItem(f"{report.path}{e.pointer}", e.code, e.detail)
+                              for e in exc.errors]
+                raise
+    return recorded

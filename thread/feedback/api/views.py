@@ -5,7 +5,7 @@ from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from thread.api.parsers import DecimalJSONParser
+from thread.api.parsers import DecimalJSONParser, XMLBodyParser
 from thread.changes.selectors import change_order_by_key
 from thread.flows.choices import SystemKind
 from thread.flows.idempotency import idempotent
@@ -33,7 +33,7 @@ class OperationResultViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelView
 
     serializer_class = s.OperationResultSerializer
     filterset_class = OperationResultFilterSet
-    parser_classes = [DecimalJSONParser]
+    parser_classes = [DecimalJSONParser, XMLBodyParser]
     system_read_kinds = ALL_READERS
     system_push_kinds = MES
     required_perms = None
@@ -41,10 +41,24 @@ class OperationResultViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelView
     def get_queryset(self):
         return selectors.operation_results_list(system=calling_system(self.request))
 
+    # The XML body is described, not declared (client generators stop at an XML request body).
     @extend_schema(request=s.OperationResultPushSerializer,
-                   responses={201: s.OperationResultSerializer, 200: s.OperationResultSerializer})
+                   responses={201: s.OperationResultSerializer, 200: s.OperationResultSerializer},
+                   description="One result as JSON. The MES may instead POST a B2MML V0701 "
+                               "ProcessOperationsPerformance with Content-Type application/xml "
+                               "(validated against the official schema; every SegmentResponse "
+                               "a result, all or none; answered with the list of results; "
+                               "docs/feedback.md).")
     @idempotent()
     def create(self, request, *args, **kwargs):
+        if isinstance(request.data, bytes):
+            recorded = services.operation_results_record_b2mml(
+                document=request.data, system=calling_system(request), actor=request.user,
+                reason=push_reason(request, ""), inbound_message_id=_inbound_id(request))
+            results = self.get_queryset().filter(pk__in=[r.result.pk for r in recorded])
+            return Response(s.OperationResultSerializer(results.order_by("id"), many=True).data,
+                            status=status.HTTP_201_CREATED
+                            if any(r.created for r in recorded) else status.HTTP_200_OK)
         data = s.OperationResultPushSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         recorded = services.operation_result_record(
