@@ -194,6 +194,8 @@ THREAD_REGENERATION_STALE_SECONDS = env_int("THREAD_REGENERATION_STALE_SECONDS",
 # A system whose oldest undelivered message waits longer than this raises an alert (admin banner,
 # e-mail, flow status).
 THREAD_ALERT_PENDING_AGE_MINUTES = env_int("THREAD_ALERT_PENDING_AGE_MINUTES", 30)
+# The feedback digest to the PLM covers this many plant-local days (docs/feedback.md, "Digest").
+THREAD_FEEDBACK_DIGEST_DAYS = env_int("THREAD_FEEDBACK_DIGEST_DAYS", 7)
 # The peer is failing when at least this share of the attempts of the last N minutes failed
 # (given enough attempts), or after this many failures in a row; unreachable when its newest
 # attempts all found no connection or timed out. A short window alerts within minutes of an

@@ -4,12 +4,18 @@ figures are back; a defect code new to the revision is told once."""
 
 from __future__ import annotations
 
+import io
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from django.core.management import call_command
+from django_q.models import Schedule
 
+from thread.catalog.effectivity import plant_today
 from thread.catalog.models import Part
-from thread.feedback.models import FeedbackAlert, FeedbackThreshold
+from thread.feedback.digests import digests_send
+from thread.feedback.models import FeedbackAlert, FeedbackDigest, FeedbackThreshold
 from thread.flows import services as flows
 from thread.flows.models import OutboundMessage
 
@@ -78,3 +84,26 @@ def test_without_a_threshold_or_a_plm_nothing_is_told(work_order, mes):
     assert not FeedbackAlert.objects.filter(kind="low_yield").exists()
     assert FeedbackAlert.objects.filter(kind="new_defect").count() == 1  # recorded, no PLM
     assert not OutboundMessage.objects.filter(topic="feedback.alert").exists()
+
+
+def test_the_digest_is_sent_once_per_revision_plant_and_period(work_order, mes, plm_peer,
+                                                               plants):
+    yesterday = plant_today(plants["BER"]) - timedelta(days=1)
+    ended = f"{yesterday.isoformat()}T12:00:00+01:00"
+    mes.push(RESULTS, result(good_quantity="9", scrap_quantity="1", scrap_reason="DENT",
+                             started_at=f"{yesterday.isoformat()}T10:00:00+01:00",
+                             ended_at=ended))
+    mes.push(RESULTS, result(operation=20, good_quantity="10",
+                             started_at=f"{yesterday.isoformat()}T10:00:00+01:00",
+                             ended_at=ended))
+    assert digests_send() == 1
+    assert digests_send() == 0  # the same period again: nothing
+    [message] = OutboundMessage.objects.filter(topic="feedback.digest")
+    assert (message.payload["part"], message.payload["plant"], message.payload["to"]) == (
+        "BK-100", "BER", yesterday.isoformat())
+    assert message.payload["total"]["results"] == 2
+    assert message.payload["by_operation"]["KIT"]["first_pass_yield"] == "0.900000"
+    assert FeedbackDigest.objects.get().figures == {
+        k: message.payload[k] for k in ("total", "by_operation")}
+    call_command("setup_thread", stdout=io.StringIO())
+    assert Schedule.objects.get(name="send feedback digests").schedule_type == Schedule.WEEKLY

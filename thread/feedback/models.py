@@ -242,3 +242,24 @@ class FeedbackAlert(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()}: {self.revision} @ {self.plant_id}"
+
+
+class FeedbackDigest(models.Model):
+    """One revision's digest for one plant and period, as sent to the PLM: recorded before it is
+    sent, once per (revision, plant, period end), so a digest task run twice sends it once."""
+
+    plant = models.ForeignKey("catalog.Plant", on_delete=models.PROTECT, related_name="+")
+    revision = models.ForeignKey("catalog.PartRevision", on_delete=models.PROTECT,
+                                 related_name="feedback_digests")
+    period_start = models.DateField()
+    period_end = models.DateField(help_text="Inclusive, plant-local.")
+    figures = models.JSONField(help_text="What was sent: the period's figures, per operation.")
+    sent_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-period_end", "plant", "revision"]
+        constraints = [models.UniqueConstraint(fields=["plant", "revision", "period_end"],
+                                               name="feedback_digest_once")]
+
+    def __str__(self) -> str:
+        return f"{self.revision} @ {self.plant_id} to {self.period_end}"

@@ -112,6 +112,21 @@ class Figures:
             setattr(self, name, merged(getattr(self, name), given))
         return self
 
+    MEASURES = ("first_pass_yield", "setup_mean", "setup_spread", "setup_vs_standard",
+                "run_per_unit_mean", "run_per_unit_spread", "run_vs_standard")
+
+    def as_data(self) -> dict:
+        """Plain JSON data (decimals as strings): what a digest carries."""
+        def text(value: Decimal | None) -> str | None:
+            return None if value is None else str(value)
+
+        return {**{name: getattr(self, name) for name in COUNTERS},
+                **{name: text(getattr(self, name)) for name in ("good_quantity",
+                                                                 "scrap_quantity")},
+                **{name: {k: str(v) for k, v in getattr(self, name).items()}
+                   for name in BREAKDOWNS},
+                **{name: text(getattr(self, name)) for name in self.MEASURES}}
+
     def negated(self) -> Figures:
         return Figures(**{name: -getattr(self, name) for name in (*COUNTERS, *SUMS)},
                        **{name: {k: -v for k, v in getattr(self, name).items()}

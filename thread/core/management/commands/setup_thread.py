@@ -21,6 +21,8 @@ SCHEDULES = [
     (RESUME_SCHEDULE, "thread.bom.tasks.resume_regenerations", Schedule.MINUTES, 1, None),
     # Sends the work orders of plants with shift-start timing at their shift (docs/work-orders.md).
     (SHIFT_BATCH_SCHEDULE, "thread.orders.tasks.send_shift_batches", Schedule.MINUTES, 1, None),
+    # Sends the week's feedback digest per revision and plant to the PLM (docs/feedback.md).
+    ("send feedback digests", "thread.feedback.tasks.send_digests", Schedule.WEEKLY, None, None),
     # Reads the build orders of ERPs Thread polls (InvenTree; docs/connectors.md).
     (BUILD_ORDER_POLL_SCHEDULE, "thread.orders.tasks.poll_build_orders", Schedule.MINUTES, 5,
      None),
