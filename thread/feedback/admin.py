@@ -4,7 +4,14 @@ from thread.admin_tools import AuditedAdmin, HistoryAdmin, ReadOnlyAdminMixin, a
 
 from . import services
 from .choices import QualityEventStatus
-from .models import FeedbackAlert, FeedbackThreshold, OperationResult, QualityEvent, RollupDay
+from .models import (
+    FeedbackAlert,
+    FeedbackDigest,
+    FeedbackThreshold,
+    OperationResult,
+    QualityEvent,
+    RollupDay,
+)
 
 
 @admin.register(OperationResult)
@@ -78,4 +85,14 @@ class FeedbackAlertAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
                     "measured", "threshold", "cleared_at"]
     list_filter = ["kind", "plant"]
     search_fields = ["revision__part__number", "defect_code", "detail"]
+    list_select_related = ["revision__part", "plant"]
+
+
+@admin.register(FeedbackDigest)
+class FeedbackDigestAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """The digests sent to the PLM, one per revision, plant and period."""
+
+    list_display = ["period_end", "revision", "plant", "period_start", "sent_at"]
+    list_filter = ["plant"]
+    search_fields = ["revision__part__number"]
     list_select_related = ["revision__part", "plant"]
