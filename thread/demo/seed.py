@@ -19,6 +19,8 @@ from thread.catalog import services as catalog
 from thread.catalog.models import Part, Plant, UnitOfMeasure
 from thread.catalog.selectors import revision_in_effect
 from thread.core.roles import setup_roles
+from thread.feedback.models import FeedbackThreshold
+from thread.feedback.services import feedback_threshold_set
 from thread.flows import services as flows
 from thread.flows.models import ExternalSystem
 
@@ -83,7 +85,19 @@ def seed_demo() -> SeedReport:
         _change_orders(report)
         _routings(report)
         _orders(report)
+        _feedback_thresholds(admin, report)
     return report
+
+
+def _feedback_thresholds(actor, report: SeedReport) -> None:
+    """Berlin wants to hear at once of a yield under 95 % or a run 25 % over standard
+    (docs/feedback.md): the sandbox MES's report with scrap crosses the first."""
+    berlin = Plant.objects.get(code="BER")
+    if not FeedbackThreshold.objects.filter(plant=berlin, part__isnull=True).exists():
+        feedback_threshold_set(plant=berlin, part=None, actor=actor, reason=REASON,
+                               min_first_pass_yield=Decimal("0.95"),
+                               max_run_vs_standard=Decimal("1.25"), window_days=7)
+        report.count("feedback thresholds")
 
 
 def _admin(report: SeedReport):

@@ -55,7 +55,7 @@ def result_thresholds_check(result: OperationResult) -> list[FeedbackAlert]:
     for kind, limit, measured, crossed, what in checks:
         if limit is None or measured is None:
             continue
-        current = FeedbackAlert.objects.select_for_update().filter(
+        current = FeedbackAlert.objects.select_for_update(of=("self",)).filter(
             kind=kind, plant_id=result.plant_id, revision_id=result.revision_id,
             operation_code=result.operation_code, cleared_at__isnull=True).first()
         if crossed(measured, limit) and current is None:

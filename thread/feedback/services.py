@@ -35,7 +35,7 @@ from thread.orders.work_orders.services import work_order_status_report
 
 from .alerts import event_novelty_check, result_thresholds_check
 from .choices import QualityDisposition, QualityEventStatus
-from .models import OperationResult, QualityEvent, RollupDay
+from .models import FeedbackThreshold, OperationResult, QualityEvent, RollupDay
 from .rollups import (
     BREAKDOWNS,
     COUNTERS,
@@ -296,14 +296,14 @@ def rollup_apply(contribution: Contribution) -> RollupDay:
     fields = {"plant_id": key.plant_id, "revision_id": key.revision_id,
               "operation_code": key.operation_code, "work_center_code": key.work_center_code,
               "day": key.day}
-    row = RollupDay.objects.select_for_update().filter(**fields).first()
+    row = RollupDay.objects.select_for_update(of=("self",)).filter(**fields).first()
     if row is None:
         try:
             with transaction.atomic():
                 row = RollupDay.objects.create(**fields)
         except IntegrityError:  # created by a concurrent result of the same day
-            row = RollupDay.objects.select_for_update().get(**fields)
-        row = RollupDay.objects.select_for_update().get(pk=row.pk)
+            row = RollupDay.objects.select_for_update(of=("self",)).get(**fields)
+        row = RollupDay.objects.select_for_update(of=("self",)).get(pk=row.pk)
     amounts = contribution.amounts
     for name in (*COUNTERS, *SUMS):
         setattr(row, name, getattr(row, name) + getattr(amounts, name))
@@ -454,7 +454,7 @@ def quality_event_acknowledge(*, event: QualityEvent, actor: AbstractBaseUser | 
     """Quality has seen it (and decided its disposition where it was pending)."""
     reason = require_reason(reason)
     with transaction.atomic():
-        event = QualityEvent.objects.select_for_update().get(pk=event.pk)
+        event = QualityEvent.objects.select_for_update(of=("self",)).get(pk=event.pk)
         if event.status == QualityEventStatus.ACKNOWLEDGED:
             raise StateConflict("This quality event is acknowledged already.")
         event.status = QualityEventStatus.ACKNOWLEDGED
@@ -482,7 +482,7 @@ def rollups_recompute() -> int:
     """Replace every roll-up by the recomputation from the raw results (after a restore, or to
     check the incremental ones). One transaction; returns the number of day rows."""
     with transaction.atomic():
-        RollupDay.objects.select_for_update().all().delete()
+        RollupDay.objects.select_for_update(of=("self",)).all().delete()
         rows = [RollupDay(
             plant_id=key.plant_id, revision_id=key.revision_id,
             operation_code=key.operation_code, work_center_code=key.work_center_code,
@@ -533,3 +533,20 @@ def operation_results_record_b2mml(*, document: bytes, system: ExternalSystem | 
                               for e in exc.errors]
                 raise
     return recorded
+
+
+# --- Thresholds -------------------------------------------------------------------------------
+
+def feedback_threshold_set(*, plant: Plant, part: Part | None, actor: AbstractBaseUser | None,
+                           reason: str, **values) -> FeedbackThreshold:
+    """Set when engineering hears of a part's results at a plant at once (or the plant's
+    default, without a part): min_first_pass_yield, max_run_vs_standard, window_days."""
+    reason = require_reason(reason)
+    with transaction.atomic():
+        threshold = FeedbackThreshold.objects.select_for_update(of=("self",)).filter(
+            plant=plant, part=part).first() or FeedbackThreshold(plant=plant, part=part)
+        for name, value in values.items():
+            setattr(threshold, name, value)
+        threshold.full_clean()
+        audited(threshold, actor, reason).save()
+    return threshold

@@ -13,7 +13,7 @@ from django.views.decorators.http import require_POST
 
 from thread.errors import DomainError
 
-from . import selectors, services
+from . import mes_reports, selectors, services
 from .choices import FaultMode, PeerName
 from .forms import PeerSwitchForm
 from .models import MAX_SLOW_SECONDS
@@ -54,6 +54,7 @@ def sandbox_page(request: HttpRequest) -> HttpResponse:
         "is_nav_sidebar_enabled": False,
         "peers": peers, "page": page, "peer_filter": peer_filter,
         "peer_choices": PeerName.choices, "faults": FaultMode,
+        "reportable": list(mes_reports.reportable_work_orders()[:200]),
     })
 
 
@@ -74,4 +75,22 @@ def sandbox_switch(request: HttpRequest, peer: str) -> HttpResponse:
     messages.success(request, f"Sandbox {switch.get_name_display()} is now: "
                               f"{switch.get_fault_display()}"
                               + (f" ({switch.fault_topic})" if switch.fault_topic else "") + ".")
+    return redirect("sandbox:page")
+
+
+@require_POST
+def mes_report(request: HttpRequest) -> HttpResponse:
+    """Queue the sandbox MES's report on one work order (a worker sends it to Thread's API)."""
+    work_order = mes_reports.reportable_work_orders().filter(
+        pk=request.POST.get("work_order") or 0).first()
+    if work_order is None:
+        messages.error(request, "No such work order at the MES.")
+        return redirect("sandbox:page")
+    try:
+        mes_reports.mes_report_request(work_order=work_order)
+    except DomainError as exc:
+        messages.error(request, f"Not reported: {exc}")
+    else:
+        messages.success(request, f"The sandbox MES reports on work order {work_order.number} "
+                                  "as soon as a worker takes it.")
     return redirect("sandbox:page")
