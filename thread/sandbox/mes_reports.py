@@ -1,6 +1,6 @@
 """The sandbox MES reports back (docs/feedback.md, "In the demo"): for a work order it received,
 what a real MES would send when the order is done — a B2MML ProcessOperationsPerformance with
-every operation completed and some scrap at the last one, and a quality event with a defect
+every operation completed and about 8 % scrap at the last one, and a quality event with a defect
 code the revision has not had before.
 
 It talks to Thread as any MES does: through the API, over HTTP, with an API key of the MES
@@ -61,7 +61,9 @@ def mes_report_results(work_order_id: int) -> dict:
     reports = []
     for index, operation in enumerate(operations):
         last = index == len(operations) - 1
-        scrap = Decimal(2) if last and work_order.quantity > 2 else Decimal(0)
+        # About 8 % scrapped at the last operation: under a 95 % yield target.
+        scrap = max(Decimal(2), (work_order.quantity / 12).to_integral_value()) \
+            if last and work_order.quantity > 2 else Decimal(0)
         ended = now - timedelta(minutes=20 * (len(operations) - 1 - index))
         reports.append(SegmentReport(
             work_order=work_order.number, report_id=f"{work_order.number}-{operation.sequence}",
