@@ -16,7 +16,7 @@ from decimal import Decimal
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
-from django.db.models import Max, Sum
+from django.db.models import Sum
 from django.utils import timezone
 
 from connectors.b2mml.errors import B2mmlInvalid, B2mmlRejected
@@ -99,7 +99,8 @@ def operation_result_record(*, given: ResultInput, system: ExternalSystem | None
         if repeat is not None:
             return Recorded(repeat, created=False)
         _require_open(work_order)
-        operation, problems = _operation(work_order, given)
+        operations = list(work_order.operations.select_related("work_center"))
+        operation, problems = _operation(work_order, operations, given)
         problems += _quantity_problems(given)
         problems += _time_problems(given.started_at, given.ended_at, "/ended_at")
         (good, scrap), unit_problems = _in_base_unit(
@@ -128,7 +129,8 @@ def operation_result_record(*, given: ResultInput, system: ExternalSystem | None
             rollup_apply(result_contribution_of(corrected).negated())
         rollup_apply(result_contribution_of(result))
         result_thresholds_check(result)
-        completed = _progress(work_order, operation, result, actor, reason)
+        completed = _progress(work_order, result, max(o.sequence for o in operations), actor,
+                              reason)
     return Recorded(result, created=True, work_order_completed=completed)
 
 
@@ -140,7 +142,7 @@ def _work_order(number: str, plant: str, system: ExternalSystem | None,
         found = found.filter(mes_system=system)
     if plant:
         found = found.filter(plant__code=plant)
-    candidates = list(found[:2])
+    candidates = list(found.order_by()[:2])
     if not candidates:
         return None, [ErrorItem(pointer, "unknown_work_order",
                                 f"No work order {number!r}" + (f" at {plant}" if plant else "")
@@ -181,9 +183,8 @@ def _require_open(work_order: WorkOrder) -> None:
         raise StateConflict(f"Work order {work_order.number} names no design revision.")
 
 
-def _operation(work_order: WorkOrder,
+def _operation(work_order: WorkOrder, operations: list[WorkOrderOperation],
                given: ResultInput) -> tuple[WorkOrderOperation | None, list[ErrorItem]]:
-    operations = list(work_order.operations.all())
     if given.operation is not None:
         found = [o for o in operations if o.sequence == given.operation]
         pointer, named = "/operation", str(given.operation)
@@ -296,14 +297,16 @@ def rollup_apply(contribution: Contribution) -> RollupDay:
     fields = {"plant_id": key.plant_id, "revision_id": key.revision_id,
               "operation_code": key.operation_code, "work_center_code": key.work_center_code,
               "day": key.day}
-    row = RollupDay.objects.select_for_update(of=("self",)).filter(**fields).first()
+    # No ordering: the model's (by plant and revision) would join their tables for nothing.
+    row = RollupDay.objects.select_for_update(of=("self",)).filter(**fields).order_by() \
+        .first()
     if row is None:
         try:
             with transaction.atomic():
                 row = RollupDay.objects.create(**fields)
         except IntegrityError:  # created by a concurrent result of the same day
-            row = RollupDay.objects.select_for_update(of=("self",)).get(**fields)
-        row = RollupDay.objects.select_for_update(of=("self",)).get(pk=row.pk)
+            row = RollupDay.objects.select_for_update(of=("self",)).order_by().get(**fields)
+        row = RollupDay.objects.select_for_update(of=("self",)).order_by().get(pk=row.pk)
     amounts = contribution.amounts
     for name in (*COUNTERS, *SUMS):
         setattr(row, name, getattr(row, name) + getattr(amounts, name))
@@ -315,7 +318,7 @@ def rollup_apply(contribution: Contribution) -> RollupDay:
     return row
 
 
-def _progress(work_order: WorkOrder, operation: WorkOrderOperation, result: OperationResult,
+def _progress(work_order: WorkOrder, result: OperationResult, last: int,
               actor: AbstractBaseUser | None, reason: str) -> bool:
     """A result says the MES is working on the order: it is in progress. One that completes the
     last operation completes it, and its ERP hears of that in its own message. True when it
@@ -324,8 +327,7 @@ def _progress(work_order: WorkOrder, operation: WorkOrderOperation, result: Oper
         work_order = work_order_status_report(work_order=work_order,
                                               status=WorkOrderStatus.IN_PROGRESS, actor=actor,
                                               reason=reason)
-    last = work_order.operations.aggregate(last=Max("sequence"))["last"]
-    if not result.operation_completed or operation.sequence != last:
+    if not result.operation_completed or result.operation.sequence != last:
         return False
     work_order_status_report(work_order=work_order, status=WorkOrderStatus.COMPLETED,
                              actor=actor, reason=reason)
@@ -392,9 +394,10 @@ def quality_event_record(*, given: QualityEventInput, system: ExternalSystem | N
                                                "/work_order")
         if work_order is not None:
             if given.operation is not None or given.operation_code:
-                operation, operation_problems = _operation(work_order, ResultInput(
-                    work_order=given.work_order, operation=given.operation,
-                    operation_code=given.operation_code))
+                operation, operation_problems = _operation(
+                    work_order, list(work_order.operations.select_related("work_center")),
+                    ResultInput(work_order=given.work_order, operation=given.operation,
+                                operation_code=given.operation_code))
                 problems += operation_problems
             plant, revision = work_order.plant, work_order.revision
             part = work_order.part
