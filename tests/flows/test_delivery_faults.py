@@ -108,7 +108,9 @@ def test_worker_killed_while_sending(broker, clusters, peers):
 
 def test_two_clusters_drain_one_outbox(broker, clusters, peers):
     peer = peers(lambda key, nth, body: Reply(delay=0.01))
-    system = make_system(peer, delivery_enabled=False)
+    # A generous read timeout: on a busy machine a 1 s one expires now and then, and its retry
+    # is a repeat the peer absorbs; this test is about claims, which must never be shared.
+    system = make_system(peer, delivery_enabled=False, read_timeout_seconds=10)
     # More objects than one batch holds, so that one worker cannot hold every claimable head.
     messages = write_messages(system, keys=150, per_key=2)
     one, two = clusters(), clusters()

@@ -42,7 +42,7 @@ class OperationResultViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelView
         return selectors.operation_results_list(system=calling_system(self.request))
 
     # The XML body is described, not declared (client generators stop at an XML request body).
-    @extend_schema(request=s.OperationResultPushSerializer,
+    @extend_schema(request={"application/json": s.OperationResultPushSerializer},
                    responses={201: s.OperationResultSerializer, 200: s.OperationResultSerializer},
                    description="One result as JSON. The MES may instead POST a B2MML V0701 "
                                "ProcessOperationsPerformance with Content-Type application/xml "
