@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 
 from django.db import transaction
 
+from connectors.b2mml.errors import B2mmlError, B2mmlRejected
+
 
 @dataclass(frozen=True)
 class ErrorItem:
@@ -73,3 +75,14 @@ def settle(exc: BaseException) -> None:
     if note is not None and not transaction.get_connection().in_atomic_block:
         exc.after_rollback = None
         note()
+
+
+def b2mml_refusal(exc: B2mmlError, what: str) -> InvalidInput:
+    """A B2MML document's problem as the refusal of the input: where it was refused (its
+    element path), or every schema problem (the first 20)."""
+    if isinstance(exc, B2mmlRejected):
+        return invalid(exc.path or "", exc.code, exc.detail)
+    problems = getattr(exc, "problems", [str(exc)])
+    return InvalidInput(f"The {what} is not valid B2MML.",
+                        [ErrorItem("", "schema_invalid", problem) for problem in problems[:20]])
+

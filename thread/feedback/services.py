@@ -19,13 +19,20 @@ from django.db import IntegrityError, transaction
 from django.db.models import Sum
 from django.utils import timezone
 
-from connectors.b2mml.errors import B2mmlInvalid, B2mmlRejected
+from connectors.b2mml.errors import B2mmlError
 from connectors.b2mml.performance import parse_operations_performance
 from thread.catalog.effectivity import plant_date
 from thread.catalog.models import Part, PartRevision, Plant
 from thread.catalog.selectors import part_conversions, unit_catalog
 from thread.catalog.units import UnitMismatch, UnitNotRecognised, convert
-from thread.errors import DomainError, ErrorItem, InvalidInput, StateConflict, invalid, refuse
+from thread.errors import (
+    DomainError,
+    ErrorItem,
+    StateConflict,
+    b2mml_refusal,
+    invalid,
+    refuse,
+)
 from thread.flows.models import ExternalSystem
 from thread.flows.outbox import outbound_message_write
 from thread.history import acting_user, audited, require_reason
@@ -507,12 +514,8 @@ def operation_results_record_b2mml(*, document: bytes, system: ExternalSystem | 
     problem's pointer is the segment's path in the document, then the field as in the JSON form."""
     try:
         reports = parse_operations_performance(document)
-    except B2mmlRejected as exc:
-        raise invalid(exc.path or "", exc.code, exc.detail) from None
-    except B2mmlInvalid as exc:
-        raise InvalidInput("The document is not valid B2MML.",
-                           [ErrorItem("", "schema_invalid", problem)
-                            for problem in exc.problems[:20]]) from None
+    except B2mmlError as exc:
+        raise b2mml_refusal(exc, "document") from None
     if not reports:
         raise invalid("", "no_results", "The document reports no SegmentResponse.")
     recorded = []

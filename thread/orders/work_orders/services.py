@@ -24,7 +24,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from connectors.b2mml import document as b2mml
-from connectors.b2mml.errors import B2mmlInvalid, B2mmlRejected
+from connectors.b2mml.errors import B2mmlError
 from connectors.b2mml.parse import parse_acknowledgement
 from connectors.base import document_payload
 from thread.bom.models import MBomLine, MBomVersion
@@ -33,7 +33,7 @@ from thread.catalog.effectivity import plant_date
 from thread.catalog.models import Part, PlantPart, UnitOfMeasure
 from thread.catalog.selectors import part_conversions
 from thread.catalog.units import Unit, UnitMismatch, convert
-from thread.errors import ErrorItem, InvalidInput, StateConflict, invalid
+from thread.errors import ErrorItem, StateConflict, b2mml_refusal, invalid
 from thread.flows.attention import attention_raise, attention_resolve
 from thread.flows.choices import OUTBOUND_WAITING
 from thread.flows.models import AttentionItem
@@ -205,12 +205,8 @@ def work_order_acknowledge(*, work_order: WorkOrder, document: bytes,
                       "status as JSON.")
     try:
         acknowledgement = parse_acknowledgement(document)
-    except B2mmlRejected as exc:
-        raise invalid(exc.path or "", exc.code, exc.detail) from None
-    except B2mmlInvalid as exc:
-        raise InvalidInput("The acknowledgement is not valid B2MML.",
-                           [ErrorItem("", "schema_invalid", problem)
-                            for problem in exc.problems[:20]]) from None
+    except B2mmlError as exc:
+        raise b2mml_refusal(exc, "acknowledgement") from None
     if work_order.number not in acknowledgement.request_ids:
         raise invalid(ACK_REQUEST_POINTER, "other_work_order",
                       f"The acknowledgement names {', '.join(acknowledgement.request_ids) or 'no'}"
