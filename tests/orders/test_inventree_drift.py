@@ -14,7 +14,7 @@ from django.core.management import CommandError, call_command
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 
-from thread.errors import StateConflict
+from thread.errors import InvalidInput, StateConflict
 from thread.flows import drift_check, drift_findings, outbox, tasks
 from thread.flows import services as flows
 from thread.flows.choices import DriftRunState, DriftStatus, DriftTrigger
@@ -159,7 +159,7 @@ def test_acknowledged_stays_closed_until_the_peer_changes_again(inventree, erp, 
     inventree.bom_items[items["FR-200"]]["quantity"] = Decimal(2)
     check(erp.system)
     finding = DriftFinding.objects.get(system=erp.system)
-    with pytest.raises(Exception, match="reason"):
+    with pytest.raises(InvalidInput, match="reason"):
         drift_findings.drift_finding_acknowledge(finding=finding, actor=operator, reason=" ")
     drift_findings.drift_finding_acknowledge(finding=finding, actor=operator,
                                              reason="Berlin uses two frames on purpose")

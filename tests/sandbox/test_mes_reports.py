@@ -10,6 +10,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 
+from thread.errors import StateConflict
 from thread.feedback.models import FeedbackAlert, OperationResult, QualityEvent, RollupDay
 from thread.feedback.services import feedback_threshold_set
 from thread.flows import services as flows
@@ -50,7 +51,7 @@ def test_the_sandbox_mes_reports_through_the_api(at_the_mes, shop_floor):  # noq
     assert OutboundMessage.objects.filter(topic="feedback.alert").count() == 2
     assert ApiKey.objects.filter(revoked_at__isnull=True).count() == keys_before  # revoked
     # It is refused for a work order the MES has finished.
-    with pytest.raises(Exception, match="completed"):
+    with pytest.raises(StateConflict, match="completed"):
         mes_reports.mes_report_request(work_order=at_the_mes)
 
 

@@ -23,7 +23,7 @@ class OperationResultAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
                     "scrap_quantity", "scrap_reason", "operation_completed", "revision", "plant"]
     list_filter = ["plant", "operation_completed", "scrap_reason"]
     search_fields = ["work_order__number", "report_id", "serial", "lot"]
-    list_select_related = ["work_order", "work_center", "revision__part", "plant"]
+    list_select_related = ["work_order", "work_center__plant", "revision__part", "plant"]
     date_hierarchy = "day"
 
 

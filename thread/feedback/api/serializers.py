@@ -120,10 +120,6 @@ class QualityEventSerializer(serializers.ModelSerializer):
                   "occurred_at", "day", "status", "recorded_at"]
 
 
-class OperatorReasonSerializer(serializers.Serializer):
-    reason = serializers.CharField(max_length=2000, help_text="Why: recorded with your name.")
-
-
 class FiguresSerializer(serializers.Serializer):
     """What a day (or a window of days) says: yield, scrap, times against standard, defects."""
 

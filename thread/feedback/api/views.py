@@ -7,6 +7,7 @@ from rest_framework.views import APIView
 
 from thread.api.parsers import DecimalJSONParser, XMLBodyParser
 from thread.changes.selectors import change_order_by_key
+from thread.flows.api.serializers import OperatorActionSerializer
 from thread.flows.choices import SystemKind
 from thread.flows.idempotency import idempotent
 from thread.flows.permissions import calling_system
@@ -97,12 +98,12 @@ class QualityEventViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet
         return Response(s.QualityEventSerializer(self.get_queryset().get(pk=event.pk)).data,
                         status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
 
-    @extend_schema(request=s.OperatorReasonSerializer, responses={200: s.QualityEventSerializer})
+    @extend_schema(request=OperatorActionSerializer, responses={200: s.QualityEventSerializer})
     @action(detail=True, methods=["post"],
             required_perms={"*": ["feedback.acknowledge_qualityevent"]})
     @idempotent()
     def acknowledge(self, request, pk=None):
-        data = s.OperatorReasonSerializer(data=request.data)
+        data = OperatorActionSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         event = services.quality_event_acknowledge(event=self.get_object(), actor=request.user,
                                                    reason=data.validated_data["reason"])
