@@ -1,8 +1,8 @@
 """InvenTree as a plant's ERP, end to end on PostgreSQL: the outbox delivers the plant's mBOM
 to a local server that answers as InvenTree's API does, records the ids InvenTree assigned and
 every request; a replay converges without a write; InvenTree's build orders come in as
-production orders through the ERP's own upsert, twice without duplicates, and a poll that dies
-mid-batch leaves its mark where it was."""
+production orders through the ERP's own upsert, twice without duplicates, their progress as
+feedback readings, and a poll that dies mid-batch leaves its mark where it was."""
 
 from __future__ import annotations
 
@@ -16,6 +16,9 @@ from django.db import transaction
 from thread.bom.mbom.resend import mbom_versions_send
 from thread.bom.models import MBomVersion
 from thread.errors import StateConflict
+from thread.feedback import erp_progress
+from thread.feedback.models import OrderProgress
+from thread.feedback.tasks import poll_build_orders
 from thread.flows import services as flows
 from thread.flows.delivery import drain
 from thread.flows.models import DeliveryAttempt, OutboundMessage, PeerObject
@@ -23,9 +26,15 @@ from thread.flows.outbox import outbound_message_write
 from thread.orders import erp_poll
 from thread.orders.erp_poll import build_orders_poll
 from thread.orders.models import ErpPollMark, ProductionOrder
-from thread.orders.tasks import poll_build_orders
 
+from ..support.openapi import assert_documented
 from .conftest import INVENTREE_TOKEN as TOKEN
+
+READINGS = "/api/v1/feedback/order-progress-readings/"
+
+
+def poll(erp):
+    return build_orders_poll(system=erp.system, progress=erp_progress.build_progress_record)
 
 
 def bike_bom(fake):
@@ -87,7 +96,7 @@ def add_builds(fake):
 
 def test_build_orders_come_in_as_production_orders_twice_without_duplicates(inventree, erp):
     add_builds(inventree)
-    report = build_orders_poll(system=erp.system)
+    report = poll(erp)
     assert (report.read, report.written, report.error) == (3, 2, "")
     assert report.skipped == ["BO-0003: part XX-1, status 20"]
     orders = {o.number: o for o in ProductionOrder.objects.filter(system=erp.system)}
@@ -99,14 +108,53 @@ def test_build_orders_come_in_as_production_orders_twice_without_duplicates(inve
     assert released.revision is not None
     assert (orders["BO-0002"].status, orders["BO-0002"].erp_status) == ("planned", "Pending")
     assert ErpPollMark.objects.get(system=erp.system).last_error == ""
-    again = build_orders_poll(system=erp.system)
+    again = poll(erp)
     assert (again.read, again.written) == (3, 0)
     assert ProductionOrder.objects.filter(system=erp.system).count() == 2
-    # Progress comes with the next poll: the completed quantity on the mirror.
+    assert not OrderProgress.objects.exists()  # no build has progress yet
+
+
+def test_a_builds_progress_becomes_a_feedback_reading_once_per_change(inventree, erp, person):
+    add_builds(inventree)
+    poll_build_orders()
     build = next(pk for pk, b in inventree.builds.items() if b["reference"] == "BO-0001")
     inventree.update_build(build, completed=7)
-    assert build_orders_poll(system=erp.system).written == 1
-    assert ProductionOrder.objects.get(number="BO-0001").completed_quantity == Decimal(7)
+    first = poll(erp)
+    assert (first.written, first.progress_recorded) == (0, 1)  # the mirror itself is unchanged
+    reading = OrderProgress.objects.get()
+    order = ProductionOrder.objects.get(number="BO-0001")
+    assert (reading.production_order, reading.completed_quantity, reading.scrapped_quantity) == (
+        order, Decimal(7), None)
+    assert (reading.revision, reading.plant.code, reading.system) == (
+        order.revision, "BER", erp.system)
+    assert reading.recorded_by == erp.system.service_user
+    assert poll(erp).progress_recorded == 0  # the same progress, read again
+    inventree.update_build(build, completed=12, status=40)
+    assert [r["progress_recorded"] for r in poll_build_orders()] == [1]
+    assert list(OrderProgress.objects.order_by("id")
+                .values_list("completed_quantity", flat=True)) == [Decimal(7), Decimal(12)]
+    # Read through the API (in the order recorded), by order number.
+    auditor = person("auditor")
+    listed = auditor.get(READINGS, {"production_order": "BO-0001"})
+    assert listed.status_code == 200
+    assert_documented(listed, READINGS)
+    assert [(r["production_order"], r["part"], r["completed_quantity"], r["scrapped_quantity"])
+            for r in listed.json()["results"]] == [("BO-0001", "BK-100", "7.000000", None),
+                                                   ("BO-0001", "BK-100", "12.000000", None)]
+    assert auditor.get(READINGS, {"production_order": "BO-0002"}).json()["results"] == []
+
+
+def test_progress_that_cannot_be_recorded_takes_the_orders_and_the_mark_back(
+        inventree, erp, monkeypatch):
+    add_builds(inventree)
+
+    def crash(**kwargs):
+        raise RuntimeError("database went away")
+
+    monkeypatch.setattr(erp_progress, "order_progress_record", crash)
+    assert "database went away" in poll(erp).error
+    assert not ProductionOrder.objects.filter(system=erp.system).exists()
+    assert ErpPollMark.objects.get(system=erp.system).mark == ""
 
 
 def test_a_poll_that_dies_mid_batch_leaves_its_mark_and_the_next_one_writes_all(
@@ -118,7 +166,7 @@ def test_a_poll_that_dies_mid_batch_leaves_its_mark_and_the_next_one_writes_all(
 
     upsert = erp_poll.production_orders_upsert
     monkeypatch.setattr(erp_poll, "production_orders_upsert", crash)
-    failed = build_orders_poll(system=erp.system)
+    failed = poll(erp)
     assert failed.error == "worker killed"
     mark = ErpPollMark.objects.get(system=erp.system)
     assert (mark.mark, mark.last_error) == ("", "worker killed")
@@ -130,7 +178,7 @@ def test_a_poll_that_dies_mid_batch_leaves_its_mark_and_the_next_one_writes_all(
 
 def test_an_unreachable_inventree_is_reported_on_the_mark(inventree, erp):
     inventree.fail_next(status=503, paths="/api/")
-    report = build_orders_poll(system=erp.system)
+    report = poll(erp)
     assert "503" in report.error
     assert "503" in ErpPollMark.objects.get(system=erp.system).last_error
 

@@ -9,6 +9,7 @@ from .models import (
     FeedbackDigest,
     FeedbackThreshold,
     OperationResult,
+    OrderProgress,
     QualityEvent,
     RollupDay,
 )
@@ -25,6 +26,19 @@ class OperationResultAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     search_fields = ["work_order__number", "report_id", "serial", "lot"]
     list_select_related = ["work_order", "work_center__plant", "revision__part", "plant"]
     date_hierarchy = "day"
+
+
+@admin.register(OrderProgress)
+class OrderProgressAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """What an ERP that tracks build progress (InvenTree) said of its production orders: one
+    reading per change, never edited."""
+
+    list_display = ["read_at", "production_order", "system", "completed_quantity",
+                    "scrapped_quantity", "revision", "plant"]
+    list_filter = ["system", "plant"]
+    search_fields = ["production_order__number", "production_order__part__number"]
+    list_select_related = ["production_order", "system", "revision__part", "plant"]
+    date_hierarchy = "read_at"
 
 
 @admin.register(QualityEvent)

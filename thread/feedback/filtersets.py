@@ -1,6 +1,6 @@
 import django_filters
 
-from .models import OperationResult, QualityEvent, RollupDay
+from .models import OperationResult, OrderProgress, QualityEvent, RollupDay
 
 
 class _WhereFilters(django_filters.FilterSet):
@@ -36,3 +36,16 @@ class RollupDayFilterSet(_WhereFilters):
         model = RollupDay
         fields = ["plant", "part", "revision", "operation_code", "work_center_code", "day_from",
                   "day_to"]
+
+
+class OrderProgressFilterSet(django_filters.FilterSet):
+    production_order = django_filters.CharFilter(field_name="production_order__number",
+                                                 help_text="The ERP's order number.")
+    system = django_filters.CharFilter(field_name="system__name", help_text="The ERP's name.")
+    plant = django_filters.CharFilter(field_name="plant__code", help_text="Plant code.")
+    part = django_filters.CharFilter(field_name="production_order__part__number",
+                                     help_text="Part number.")
+
+    class Meta:
+        model = OrderProgress
+        fields = ["production_order", "system", "plant", "part"]

@@ -130,6 +130,44 @@ class QualityEvent(models.Model):
         return f"{self.defect_code}: {self.quantity} on {self.revision}"
 
 
+class OrderProgress(models.Model):
+    """What an ERP that tracks build progress (InvenTree) said of a production order when Thread
+    read it: a fact, recorded only when it differs from the order's previous reading, never
+    edited. Order-level: it names no operation, so it stays out of the per-operation roll-ups
+    (where a plant's MES reports the same units by operation: docs/feedback.md)."""
+
+    production_order = models.ForeignKey("orders.ProductionOrder", on_delete=models.PROTECT,
+                                         related_name="progress_readings")
+    system = models.ForeignKey("flows.ExternalSystem", on_delete=models.PROTECT,
+                               related_name="+", help_text="The ERP that reported it.")
+    plant = models.ForeignKey("catalog.Plant", on_delete=models.PROTECT, related_name="+")
+    revision = models.ForeignKey("catalog.PartRevision", null=True, blank=True,
+                                 on_delete=models.PROTECT, related_name="order_progress",
+                                 help_text="The order's revision when read.")
+    completed_quantity = models.DecimalField(help_text="In the part's base unit.", **QUANTITY)
+    scrapped_quantity = models.DecimalField(null=True, blank=True,
+                                            help_text="Blank: the ERP keeps none.", **QUANTITY)
+    read_at = models.DateTimeField()
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                    on_delete=models.SET_NULL, related_name="+")
+    reason = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-read_at", "-id"]
+        verbose_name = "order progress reading"
+        indexes = [models.Index(fields=["production_order", "-read_at"],
+                                name="progress_order_latest")]
+        constraints = [
+            models.CheckConstraint(condition=Q(completed_quantity__gte=0)
+                                   & (Q(scrapped_quantity__isnull=True)
+                                      | Q(scrapped_quantity__gte=0)),
+                                   name="progress_quantities_not_negative"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.production_order.number}: {self.completed_quantity} completed"
+
+
 class RollupDay(models.Model):
     """One plant-local day of one design revision's operation at one work center: what the shop
     floor made of it. Kept current in the transaction of each result and quality event; any

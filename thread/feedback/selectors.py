@@ -6,7 +6,7 @@ from django.db.models import QuerySet
 
 from thread.flows.models import ExternalSystem
 
-from .models import OperationResult, QualityEvent, RollupDay
+from .models import OperationResult, OrderProgress, QualityEvent, RollupDay
 
 
 def operation_results_list(*, system: ExternalSystem | None = None) -> QuerySet[OperationResult]:
@@ -27,3 +27,9 @@ def quality_events_list(*, system: ExternalSystem | None = None) -> QuerySet[Qua
 
 def rollup_days_list() -> QuerySet[RollupDay]:
     return RollupDay.objects.select_related("plant", "revision__part").order_by("-id")
+
+
+def order_progress_list() -> QuerySet[OrderProgress]:
+    """What ERPs reported of their orders' progress, newest first."""
+    return OrderProgress.objects.select_related(
+        "production_order", "system", "plant", "revision__part").order_by("-id")

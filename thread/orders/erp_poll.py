@@ -3,7 +3,10 @@
 A scheduled task asks each such system's connector for the build orders that may have changed
 (plain data), and writes them into the production-order mirror through the same service the
 ERP's push uses — so resolution, history, impact and work orders behave the same — keyed by the
-build's reference. The high-water mark (a day) is stored in the transaction that stores the
+build's reference. What the builds say of their progress (completed quantity) is not the
+mirror's: it is handed, as plain data, to the caller's `progress` callback in the same
+transaction (the feedback app records it: docs/feedback.md, "Results an ERP reports"). The
+high-water mark (a day) is stored in the transaction that stores the
 batch: a poll that dies before that commit reads the batch again next time, and the repeated
 upserts change nothing. A build changed while the poll runs is read again by the next one
 (the connector re-reads from the day before the mark), so none is skipped.
@@ -13,8 +16,10 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from decimal import Decimal
 
 from django.db import transaction
 from django.utils import timezone
@@ -34,11 +39,21 @@ KIND = "build_orders"
 REASON = "Build orders read from the ERP"
 
 
+@dataclass(frozen=True)
+class BuildProgress:
+    """A build's progress as the ERP reports it: Thread's production order number."""
+
+    number: str
+    completed_quantity: Decimal
+    scrapped_quantity: Decimal | None = None  # InvenTree keeps none on a build
+
+
 @dataclass
 class PollReport:
     system: str
     read: int = 0
     written: int = 0
+    progress_recorded: int = 0
     skipped: list[str] = field(default_factory=list)
     error: str = ""
 
@@ -56,8 +71,11 @@ def _connector(system: ExternalSystem):
         return None
 
 
-def build_orders_poll(*, system: ExternalSystem, now: datetime | None = None) -> PollReport:
-    """Read the system's build orders that may have changed and upsert them (see the module
+def build_orders_poll(*, system: ExternalSystem,
+                      progress: Callable[[ExternalSystem, Sequence[BuildProgress]], int],
+                      now: datetime | None = None) -> PollReport:
+    """Read the system's build orders that may have changed, upsert them and hand their progress
+    to `progress` (which returns how many it recorded), all in one transaction (see the module
     docstring). A failure is recorded on the poll mark and reported; the mark stays."""
     report = PollReport(system.name)
     mark, _ = ErpPollMark.objects.get_or_create(system=system, kind=KIND)
@@ -73,9 +91,13 @@ def build_orders_poll(*, system: ExternalSystem, now: datetime | None = None) ->
         report.read = len(builds)
         inputs = _inputs(builds, plant, report)
         with transaction.atomic():
-            result = production_orders_upsert(system=system, orders=inputs,
-                                              actor=system.service_user, reason=REASON)
+            result = production_orders_upsert(
+                system=system, orders=[given for given, _ in inputs], actor=system.service_user,
+                reason=REASON)
             report.written = len(result.created) + len(result.updated)
+            report.progress_recorded = progress(system, [
+                BuildProgress(given.number, build.completed)
+                for given, build in inputs])
             mark.mark, mark.polled_at = today.isoformat(), timezone.now()
             mark.last_count, mark.last_error = report.read, ""
             mark.save()
@@ -99,9 +121,10 @@ def _plant(system: ExternalSystem) -> Plant:
 
 
 def _inputs(builds: list[BuildOrder], plant: Plant, report: PollReport
-            ) -> list[ProductionOrderInput]:
-    """The builds as the ERP push's input; builds of parts Thread does not know, without a
-    reference, or with a status Thread has no word for are skipped and reported."""
+            ) -> list[tuple[ProductionOrderInput, BuildOrder]]:
+    """The builds as the ERP push's input, each with its build; builds of parts Thread does not
+    know, without a reference, or with a status Thread has no word for are skipped and
+    reported."""
     units = dict(Part.objects.filter(number__in={b.part for b in builds})
                  .values_list("number", "base_unit__code"))
     inputs = []
@@ -115,10 +138,9 @@ def _inputs(builds: list[BuildOrder], plant: Plant, report: PollReport
         if start is None:
             report.skipped.append(f"{build.reference}: no dates")
             continue
-        inputs.append(ProductionOrderInput(
+        inputs.append((ProductionOrderInput(
             number=build.reference, part=build.part, plant=plant.code, quantity=build.quantity,
             unit=units[build.part], planned_start=start,
             planned_end=max(start, build.target or start), status=BUILD_STATUSES[build.status],
-            erp_status=build.status_text or str(build.status),
-            completed_quantity=build.completed))
+            erp_status=build.status_text or str(build.status)), build))
     return inputs

@@ -76,9 +76,6 @@ class ProductionOrderInput:
     planned_end: datetime | date
     status: str = ProductionOrderStatus.PLANNED
     erp_status: str = ""
-    # Reported by ERPs that track build progress (InvenTree); None leaves the mirror's as is.
-    completed_quantity: Decimal | None = None
-    scrapped_quantity: Decimal | None = None
 
 
 @dataclass
@@ -222,7 +219,6 @@ def purchase_order_status_set(*, order: PurchaseOrder, status: str, actor: Abstr
 
 PRODUCTION_FIELDS = ("part_id", "plant_id", "quantity", "unit_id", "planned_start",
                      "planned_end", "status", "erp_status")
-PROGRESS_FIELDS = ("completed_quantity", "scrapped_quantity")
 RESOLUTION_FIELDS = ("revision_id", "mbom_version_id", "resolved_as_of", "resolution_note")
 
 
@@ -245,9 +241,6 @@ def production_orders_upsert(*, system: ExternalSystem, orders: Sequence[Product
                                    erp_status=order.erp_status)
         problems += _choice_problem(f"{at}/status", order.status, ProductionOrderStatus)
         problems += _quantity_problem(f"{at}/quantity", order.quantity)
-        problems += [ErrorItem(f"{at}/{name}", "negative", "A reported quantity is 0 or more.")
-                     for name in PROGRESS_FIELDS
-                     if getattr(order, name) is not None and getattr(order, name) < 0]
         problems += refs.plant_problem(f"{at}/plant", order.plant)
         problems += refs.part_unit_problems(at, order.part, order.unit)
         plant = refs.plants.get(order.plant)
@@ -277,10 +270,6 @@ def production_orders_upsert(*, system: ExternalSystem, orders: Sequence[Product
                             "unit_id": refs.units[given.unit].pk, "planned_start": start,
                             "planned_end": end, "status": given.status,
                             "erp_status": given.erp_status}, PRODUCTION_FIELDS):
-                edited.add(id(order))
-            reported = {name: getattr(given, name) for name in PROGRESS_FIELDS
-                        if getattr(given, name) is not None}
-            if _assign(order, reported, reported):
                 edited.add(id(order))
             order.plant = refs.plants[given.plant]
             order.part = refs.parts[given.part]

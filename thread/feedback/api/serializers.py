@@ -4,7 +4,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from ..choices import QualityDisposition
-from ..models import OperationResult, QualityEvent, RollupDay
+from ..models import OperationResult, OrderProgress, QualityEvent, RollupDay
 from ..rollups import Figures
 from ..services import QualityEventInput, ResultInput
 
@@ -163,6 +163,19 @@ class RollupDaySerializer(serializers.ModelSerializer):
     @extend_schema_field(FiguresSerializer)
     def get_figures(self, day: RollupDay) -> dict:
         return FiguresSerializer(Figures().add(day)).data
+
+
+class OrderProgressSerializer(serializers.ModelSerializer):
+    production_order = serializers.CharField(source="production_order.number", read_only=True)
+    system = serializers.SlugRelatedField(slug_field="name", read_only=True)
+    plant = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    part = serializers.CharField(source="production_order.part.number", read_only=True)
+    revision = serializers.CharField(source="revision.label", read_only=True, allow_null=True)
+
+    class Meta:
+        model = OrderProgress
+        fields = ["id", "production_order", "system", "plant", "part", "revision",
+                  "completed_quantity", "scrapped_quantity", "read_at"]
 
 
 class EffectsQuerySerializer(serializers.Serializer):

@@ -7,6 +7,8 @@ router = DefaultRouter()
 router.register("operation-results", views.OperationResultViewSet, basename="operation-result")
 router.register("quality-events", views.QualityEventViewSet, basename="quality-event")
 router.register("rollup-days", views.RollupDayViewSet, basename="rollup-day")
+router.register("order-progress-readings", views.OrderProgressViewSet,
+                basename="order-progress-reading")
 
 app_name = "feedback"
 urlpatterns = [

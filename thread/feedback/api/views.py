@@ -15,7 +15,12 @@ from thread.flows.reasons import push_reason
 
 from .. import selectors, services
 from ..effects import change_order_effects
-from ..filtersets import OperationResultFilterSet, QualityEventFilterSet, RollupDayFilterSet
+from ..filtersets import (
+    OperationResultFilterSet,
+    OrderProgressFilterSet,
+    QualityEventFilterSet,
+    RollupDayFilterSet,
+)
 from . import serializers as s
 
 MES = frozenset({SystemKind.MES})
@@ -118,6 +123,17 @@ class RollupDayViewSet(viewsets.ReadOnlyModelViewSet):
     queryset = selectors.rollup_days_list()
     serializer_class = s.RollupDaySerializer
     filterset_class = RollupDayFilterSet
+    system_read_kinds = ALL_READERS
+
+
+class OrderProgressViewSet(viewsets.ReadOnlyModelViewSet):
+    """What ERPs that track build progress (InvenTree) reported of their production orders,
+    one reading per change, as the build-order poll read it (docs/feedback.md, "Results an ERP
+    reports")."""
+
+    queryset = selectors.order_progress_list()
+    serializer_class = s.OrderProgressSerializer
+    filterset_class = OrderProgressFilterSet
     system_read_kinds = ALL_READERS
 
 

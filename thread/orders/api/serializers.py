@@ -62,7 +62,7 @@ class ProductionOrderSerializer(serializers.ModelSerializer):
         model = ProductionOrder
         fields = ["id", "system", "number", "part", "plant", "quantity", "unit",
                   "planned_start", "planned_end", "status", "erp_status",
-                  "completed_quantity", "scrapped_quantity", "revision", "mbom_version",
+                  "revision", "mbom_version",
                   "resolved_as_of", "resolution_note", "created_at", "updated_at"]
 
 

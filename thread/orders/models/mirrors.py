@@ -107,10 +107,6 @@ class ProductionOrder(models.Model):
                                                 "for.")
     resolution_note = models.CharField(max_length=300, blank=True,
                                        help_text="Why no revision or mBOM version is set.")
-    # As the ERP reports them (an InvenTree build's completed and scrapped outputs), until the
-    # shop floor's results have their own home.
-    completed_quantity = models.DecimalField(null=True, blank=True, **QUANTITY)
-    scrapped_quantity = models.DecimalField(null=True, blank=True, **QUANTITY)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     history = HistoricalRecords()

@@ -3,8 +3,9 @@ from django_q.models import Schedule
 
 from thread.bom.tasks import RESUME_SCHEDULE
 from thread.core.roles import setup_roles
+from thread.feedback.tasks import BUILD_ORDER_POLL_SCHEDULE
 from thread.flows.tasks import DRAIN_SCHEDULE, DRIFT_SCHEDULE
-from thread.orders.tasks import BUILD_ORDER_POLL_SCHEDULE, SHIFT_BATCH_SCHEDULE
+from thread.orders.tasks import SHIFT_BATCH_SCHEDULE
 
 SCHEDULES = [
     # (name, function, schedule type, minutes)
@@ -23,8 +24,9 @@ SCHEDULES = [
     (SHIFT_BATCH_SCHEDULE, "thread.orders.tasks.send_shift_batches", Schedule.MINUTES, 1, None),
     # Sends the week's feedback digest per revision and plant to the PLM (docs/feedback.md).
     ("send feedback digests", "thread.feedback.tasks.send_digests", Schedule.WEEKLY, None, None),
-    # Reads the build orders of ERPs Thread polls (InvenTree; docs/connectors.md).
-    (BUILD_ORDER_POLL_SCHEDULE, "thread.orders.tasks.poll_build_orders", Schedule.MINUTES, 5,
+    # Reads the build orders of ERPs Thread polls, and their progress (InvenTree;
+    # docs/connectors.md, docs/feedback.md).
+    (BUILD_ORDER_POLL_SCHEDULE, "thread.feedback.tasks.poll_build_orders", Schedule.MINUTES, 5,
      None),
 ]
 
