@@ -35,6 +35,8 @@ pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 # Leases and drains long enough that a request held by the peer is still waiting when the test
 # kills its worker or drops its database connection (a send is cut off at the lease's end).
 LONG_SENDS = {"THREAD_OUTBOX_LEASE_SECONDS": "5", "THREAD_OUTBOX_DRAIN_SECONDS": "4"}
+# Sends of up to 12 s, none cut off by its lease (Q_TIMEOUT 20 holds a 12 s drain + wrap-up).
+GENEROUS = {"THREAD_OUTBOX_LEASE_SECONDS": "15", "THREAD_OUTBOX_DRAIN_SECONDS": "12"}
 
 
 def test_peer_down_then_up(broker, clusters, peers):
@@ -108,12 +110,13 @@ def test_worker_killed_while_sending(broker, clusters, peers):
 
 def test_two_clusters_drain_one_outbox(broker, clusters, peers):
     peer = peers(lambda key, nth, body: Reply(delay=0.01))
-    # A generous read timeout: on a busy machine a 1 s one expires now and then, and its retry
-    # is a repeat the peer absorbs; this test is about claims, which must never be shared.
+    # Generous leases and read timeout: on a busy machine a send cut off at a 2 s lease's end
+    # now and then is retried, a repeat the peer absorbs (the at-least-once the other tests
+    # show); this test is about claims, which must never be shared.
     system = make_system(peer, delivery_enabled=False, read_timeout_seconds=10)
     # More objects than one batch holds, so that one worker cannot hold every claimable head.
     messages = write_messages(system, keys=150, per_key=2)
-    one, two = clusters(), clusters()
+    one, two = clusters(**GENEROUS), clusters(**GENEROUS)
     # Both clusters up (parent, guard, monitor, pusher and two workers each) before any work.
     wait_for(lambda: len(one.pids()) >= 6 and len(two.pids()) >= 6, timeout=20,
              what="both clusters started")
