@@ -32,6 +32,7 @@ urlpatterns = [
     path("healthz", healthz, name="healthz"),
     # Before the admin's own URLs, so they are not taken for an app's model pages.
     path("admin/flows/monitor/", include("thread.flows.monitor_urls")),
+    path("admin/thread/", include("thread.feedback.story.urls")),
     # Impact flags moved from the orders app to changes: bookmarks of their pages still work.
     re_path(r"^admin/orders/impactflag/(?P<rest>.*)$",
             RedirectView.as_view(url="/admin/changes/impactflag/%(rest)s", query_string=True,

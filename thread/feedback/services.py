@@ -16,7 +16,7 @@ from decimal import Decimal
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
-from django.db.models import Sum
+from django.db.models import Q, Sum
 from django.utils import timezone
 
 from connectors.b2mml.errors import B2mmlError
@@ -474,12 +474,21 @@ def quality_event_acknowledge(*, event: QualityEvent, actor: AbstractBaseUser | 
 
 # --- Recomputation ----------------------------------------------------------------------------
 
-def rollups_recomputed() -> dict[RollupKey, Figures]:
+def rollups_recomputed(*, revision: PartRevision | None = None,
+                       at: datetime | None = None) -> dict[RollupKey, Figures]:
     """The roll-ups as the raw facts give them, summed at once: every result no correction
-    replaced, and every quality event."""
-    results = OperationResult.objects.filter(corrected_by__isnull=True).select_related(
-        "work_center")
+    replaced, and every quality event — of one revision, and as recorded at a moment (a
+    correction recorded later had not replaced its result yet)."""
+    results = OperationResult.objects.select_related("work_center")
     events = QualityEvent.objects.all()
+    if revision is not None:
+        results, events = results.filter(revision=revision), events.filter(revision=revision)
+    if at is None:
+        results = results.filter(corrected_by__isnull=True)
+    else:
+        results = results.filter(recorded_at__lte=at).filter(
+            Q(corrected_by__isnull=True) | Q(corrected_by__recorded_at__gt=at))
+        events = events.filter(recorded_at__lte=at)
     return totals_by_key([
         *(result_contribution_of(result) for result in results.iterator()),
         *(quality_contribution(key=RollupKey(e.plant_id, e.revision_id, e.operation_code,

@@ -12,6 +12,7 @@ router.register("order-progress-readings", views.OrderProgressViewSet,
 
 app_name = "feedback"
 urlpatterns = [
+    path("threads/<str:part>/<str:revision>/", views.ThreadView.as_view(), name="thread"),
     path("change-order-effects/", views.ChangeOrderEffectsView.as_view(),
          name="change-order-effects"),
     *router.urls,

@@ -21,7 +21,9 @@ from ..filtersets import (
     QualityEventFilterSet,
     RollupDayFilterSet,
 )
+from ..story.selectors import NotRecordedThen, revision_by_key, revision_story
 from . import serializers as s
+from . import story_serializers
 
 MES = frozenset({SystemKind.MES})
 ALL_READERS = frozenset(SystemKind.values)
@@ -159,3 +161,29 @@ class ChangeOrderEffectsView(APIView):
             "change_order": change_order.number, "released_at": change_order.released_at,
             "days": days,
             "effects": change_order_effects(change_order=change_order, days=days)}).data)
+
+
+class ThreadView(APIView):
+    """One part revision's whole story, from design to shop floor and back: eBOM and change
+    orders with approvals, per plant the mBOM, rule-set and routing versions, production and
+    work orders with what they were built from and what was sent to whom, impact flags, drift,
+    results and roll-ups, and who did what, when and why. `?at=` gives the story as recorded
+    at that moment (docs/feedback.md, "The thread page")."""
+
+    required_perms = {"GET": ["catalog.view_partrevision"]}
+    system_read_kinds = ALL_READERS
+
+    @extend_schema(parameters=[story_serializers.ThreadQuerySerializer],
+                   responses={200: story_serializers.ThreadSerializer},
+                   operation_id="feedback_thread")
+    def get(self, request, part: str, revision: str):
+        query = story_serializers.ThreadQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        found = revision_by_key(part, revision)
+        if found is None:
+            raise NotFound(f"No revision {revision} of part {part}.")
+        try:
+            story = revision_story(revision=found, at=query.validated_data.get("at"))
+        except NotRecordedThen as exc:
+            raise NotFound(str(exc)) from exc
+        return Response(story_serializers.ThreadSerializer(story).data)
