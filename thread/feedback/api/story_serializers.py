@@ -11,7 +11,7 @@ class Link(serializers.CharField):
     """A path of Thread's admin (or monitor) page of the thing."""
 
 
-class EBomLineSerializer(serializers.Serializer):
+class ThreadEBomLineSerializer(serializers.Serializer):
     find_number = serializers.IntegerField()
     part = serializers.CharField()
     name = serializers.CharField()
@@ -20,7 +20,7 @@ class EBomLineSerializer(serializers.Serializer):
     item_type = serializers.CharField()
 
 
-class EBomSnapshotSerializer(serializers.Serializer):
+class ThreadEBomSnapshotSerializer(serializers.Serializer):
     number = serializers.IntegerField()
     created_at = serializers.DateTimeField()
     created_by = serializers.CharField()
@@ -29,13 +29,13 @@ class EBomSnapshotSerializer(serializers.Serializer):
     link = Link()
 
 
-class EBomSerializer(serializers.Serializer):
+class ThreadEBomSerializer(serializers.Serializer):
     snapshot = serializers.IntegerField(allow_null=True, help_text="The snapshot in effect.")
-    snapshots = EBomSnapshotSerializer(many=True)
-    lines = EBomLineSerializer(many=True)
+    snapshots = ThreadEBomSnapshotSerializer(many=True)
+    lines = ThreadEBomLineSerializer(many=True)
 
 
-class ApprovalSerializer(serializers.Serializer):
+class ThreadApprovalSerializer(serializers.Serializer):
     stage = serializers.CharField()
     round = serializers.IntegerField()
     decision = serializers.CharField()
@@ -44,7 +44,7 @@ class ApprovalSerializer(serializers.Serializer):
     comment = serializers.CharField()
 
 
-class ChangeOrderSerializer(serializers.Serializer):
+class ThreadChangeOrderSerializer(serializers.Serializer):
     number = serializers.CharField()
     title = serializers.CharField()
     status = serializers.CharField(help_text="As it stood at the moment.")
@@ -52,20 +52,20 @@ class ChangeOrderSerializer(serializers.Serializer):
     from_revision = serializers.CharField(allow_null=True)
     to_revision = serializers.CharField(allow_null=True)
     released_at = serializers.DateTimeField(allow_null=True)
-    approvals = ApprovalSerializer(many=True)
+    approvals = ThreadApprovalSerializer(many=True)
     link = Link()
 
 
-class VersionRefSerializer(serializers.Serializer):
+class ThreadVersionRefSerializer(serializers.Serializer):
     number = serializers.IntegerField(allow_null=True)
     link = Link()
 
 
-class RuleSetRefSerializer(VersionRefSerializer):
+class ThreadRuleSetRefSerializer(ThreadVersionRefSerializer):
     published_at = serializers.DateTimeField()
 
 
-class MBomVersionSerializer(serializers.Serializer):
+class ThreadMBomVersionSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     number = serializers.IntegerField()
     current = serializers.BooleanField(help_text="The plant's current version at the moment.")
@@ -80,7 +80,7 @@ class MBomVersionSerializer(serializers.Serializer):
     lineage = Link(help_text="Where each line comes from (the mBOM's accountability).")
 
 
-class RoutingVersionSerializer(serializers.Serializer):
+class ThreadRoutingVersionSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     number = serializers.IntegerField()
     effective_from = serializers.DateField()
@@ -91,31 +91,31 @@ class RoutingVersionSerializer(serializers.Serializer):
     link = Link()
 
 
-class PlantSerializer(serializers.Serializer):
+class ThreadPlantSerializer(serializers.Serializer):
     plant = serializers.CharField()
     name = serializers.CharField()
-    rule_set_version = RuleSetRefSerializer(allow_null=True)
-    mbom_versions = MBomVersionSerializer(many=True)
-    routing_versions = RoutingVersionSerializer(many=True)
+    rule_set_version = ThreadRuleSetRefSerializer(allow_null=True)
+    mbom_versions = ThreadMBomVersionSerializer(many=True)
+    routing_versions = ThreadRoutingVersionSerializer(many=True)
 
 
-class MBomRefSerializer(VersionRefSerializer):
+class ThreadMBomRefSerializer(ThreadVersionRefSerializer):
     lineage = Link()
 
 
-class WorkOrderSerializer(serializers.Serializer):
+class ThreadWorkOrderSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     number = serializers.CharField()
     status = serializers.CharField(help_text="As it stood at the moment.")
     sent_at = serializers.DateTimeField(allow_null=True)
     finished_at = serializers.DateTimeField(allow_null=True)
-    mbom_version = MBomRefSerializer(allow_null=True)
-    rule_set_version = VersionRefSerializer(allow_null=True)
-    routing_version = VersionRefSerializer(allow_null=True)
+    mbom_version = ThreadMBomRefSerializer(allow_null=True)
+    rule_set_version = ThreadVersionRefSerializer(allow_null=True)
+    routing_version = ThreadVersionRefSerializer(allow_null=True)
     link = Link()
 
 
-class ProductionOrderSerializer(serializers.Serializer):
+class ThreadProductionOrderSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     number = serializers.CharField()
     plant = serializers.CharField(allow_null=True)
@@ -124,12 +124,12 @@ class ProductionOrderSerializer(serializers.Serializer):
     erp_status = serializers.CharField()
     planned_start = serializers.DateTimeField()
     planned_end = serializers.DateTimeField()
-    mbom_version = MBomRefSerializer(allow_null=True)
-    work_orders = WorkOrderSerializer(many=True)
+    mbom_version = ThreadMBomRefSerializer(allow_null=True)
+    work_orders = ThreadWorkOrderSerializer(many=True)
     link = Link()
 
 
-class MessageSerializer(serializers.Serializer):
+class ThreadMessageSerializer(serializers.Serializer):
     topic = serializers.CharField()
     system = serializers.CharField()
     status = serializers.CharField(help_text="At the moment: delivered, its final status, or "
@@ -140,7 +140,7 @@ class MessageSerializer(serializers.Serializer):
     link = Link()
 
 
-class ImpactFlagSerializer(serializers.Serializer):
+class ThreadImpactFlagSerializer(serializers.Serializer):
     change_order = serializers.CharField(allow_null=True)
     kind = serializers.CharField()
     production_order = serializers.CharField(allow_null=True)
@@ -151,7 +151,7 @@ class ImpactFlagSerializer(serializers.Serializer):
     link = Link()
 
 
-class DriftFindingSerializer(serializers.Serializer):
+class ThreadDriftFindingSerializer(serializers.Serializer):
     system = serializers.CharField(allow_null=True)
     object = serializers.CharField()
     field = serializers.CharField()
@@ -161,7 +161,7 @@ class DriftFindingSerializer(serializers.Serializer):
     first_seen_at = serializers.DateTimeField()
 
 
-class StoryFiguresSerializer(serializers.Serializer):
+class ThreadStoryFiguresSerializer(serializers.Serializer):
     results = serializers.IntegerField()
     good_quantity = serializers.DecimalField(**QUANTITY)
     scrap_quantity = serializers.DecimalField(**QUANTITY)
@@ -172,7 +172,7 @@ class StoryFiguresSerializer(serializers.Serializer):
     quality_events = serializers.IntegerField()
 
 
-class DaySerializer(serializers.Serializer):
+class ThreadDaySerializer(serializers.Serializer):
     day = serializers.DateField()
     first_pass_yield = serializers.DecimalField(**MEASURE)
     run_per_unit_mean = serializers.DecimalField(**MEASURE)
@@ -181,22 +181,22 @@ class DaySerializer(serializers.Serializer):
     scrap_quantity = serializers.DecimalField(**QUANTITY)
 
 
-class OperationSerializer(serializers.Serializer):
+class ThreadOperationSerializer(serializers.Serializer):
     plant = serializers.CharField()
     operation = serializers.CharField(allow_null=True, help_text="Null: quality events with "
                                                                  "no operation.")
-    figures = StoryFiguresSerializer()
-    days = DaySerializer(many=True)
+    figures = ThreadStoryFiguresSerializer()
+    days = ThreadDaySerializer(many=True)
 
 
-class ParetoSerializer(serializers.Serializer):
+class ThreadParetoSerializer(serializers.Serializer):
     code = serializers.CharField()
     quantity = serializers.DecimalField(**QUANTITY)
     cumulative_share = serializers.DecimalField(max_digits=7, decimal_places=4,
                                                 allow_null=True)
 
 
-class AlertSerializer(serializers.Serializer):
+class ThreadAlertSerializer(serializers.Serializer):
     kind = serializers.CharField()
     plant = serializers.CharField()
     operation = serializers.CharField()
@@ -209,38 +209,38 @@ class AlertSerializer(serializers.Serializer):
     link = Link()
 
 
-class MeasureChangeSerializer(serializers.Serializer):
+class ThreadMeasureChangeSerializer(serializers.Serializer):
     before = serializers.DecimalField(**MEASURE)
     after = serializers.DecimalField(**MEASURE)
     change = serializers.DecimalField(**MEASURE)
 
 
-class WindowRefSerializer(serializers.Serializer):
+class ThreadWindowRefSerializer(serializers.Serializer):
     revision = serializers.CharField()
     start = serializers.DateField()
     end = serializers.DateField()
 
 
-class ChangeEffectSerializer(serializers.Serializer):
+class ThreadChangeEffectSerializer(serializers.Serializer):
     change_order = serializers.CharField()
     plant = serializers.CharField()
     comparable = serializers.BooleanField()
-    before = WindowRefSerializer()
-    after = WindowRefSerializer()
-    changes = serializers.DictField(child=MeasureChangeSerializer(),
+    before = ThreadWindowRefSerializer()
+    after = ThreadWindowRefSerializer()
+    changes = serializers.DictField(child=ThreadMeasureChangeSerializer(),
                                     help_text="Per measure: before, after and the change.")
 
 
-class FeedbackSerializer(serializers.Serializer):
-    total = StoryFiguresSerializer()
-    operations = OperationSerializer(many=True)
-    scrap_by_reason = ParetoSerializer(many=True)
-    defects = ParetoSerializer(many=True)
-    alerts = AlertSerializer(many=True)
-    change_effects = ChangeEffectSerializer(many=True, help_text="Now only (empty at a moment).")
+class ThreadFeedbackSerializer(serializers.Serializer):
+    total = ThreadStoryFiguresSerializer()
+    operations = ThreadOperationSerializer(many=True)
+    scrap_by_reason = ThreadParetoSerializer(many=True)
+    defects = ThreadParetoSerializer(many=True)
+    alerts = ThreadAlertSerializer(many=True)
+    change_effects = ThreadChangeEffectSerializer(many=True, help_text="Now only (empty at a moment).")
 
 
-class TimelineEntrySerializer(serializers.Serializer):
+class ThreadTimelineEntrySerializer(serializers.Serializer):
     at = serializers.DateTimeField()
     actor = serializers.CharField(help_text="Blank: a system or Thread itself.")
     what = serializers.CharField()
@@ -248,7 +248,7 @@ class TimelineEntrySerializer(serializers.Serializer):
     link = Link()
 
 
-class LinksSerializer(serializers.Serializer):
+class ThreadLinksSerializer(serializers.Serializer):
     revision = Link()
     part = Link()
 
@@ -262,21 +262,21 @@ class ThreadSerializer(serializers.Serializer):
     released_at = serializers.DateTimeField(allow_null=True)
     released_by = serializers.CharField()
     description = serializers.CharField()
-    links = LinksSerializer()
-    ebom = EBomSerializer()
-    change_orders = ChangeOrderSerializer(many=True)
-    plants = PlantSerializer(many=True)
-    production_orders = ProductionOrderSerializer(many=True, help_text="The newest 50.")
+    links = ThreadLinksSerializer()
+    ebom = ThreadEBomSerializer()
+    change_orders = ThreadChangeOrderSerializer(many=True)
+    plants = ThreadPlantSerializer(many=True)
+    production_orders = ThreadProductionOrderSerializer(many=True, help_text="The newest 50.")
     production_order_total = serializers.IntegerField()
-    messages = MessageSerializer(many=True, help_text="The newest 50.")
+    messages = ThreadMessageSerializer(many=True, help_text="The newest 50.")
     message_total = serializers.IntegerField()
     message_statuses = serializers.DictField(child=serializers.IntegerField())
-    impact_flags = ImpactFlagSerializer(many=True)
+    impact_flags = ThreadImpactFlagSerializer(many=True)
     impact_flag_total = serializers.IntegerField()
-    drift_findings = DriftFindingSerializer(many=True)
+    drift_findings = ThreadDriftFindingSerializer(many=True)
     drift_finding_total = serializers.IntegerField()
-    feedback = FeedbackSerializer()
-    timeline = TimelineEntrySerializer(many=True, help_text="Newest first (the newest 200).")
+    feedback = ThreadFeedbackSerializer()
+    timeline = ThreadTimelineEntrySerializer(many=True, help_text="Newest first (the newest 200).")
 
 
 class ThreadQuerySerializer(serializers.Serializer):

@@ -25,7 +25,7 @@ from django.urls import reverse
 
 from thread.bom.models import EBom, EBomLine, MappingRuleSetVersion, MBomVersion
 from thread.catalog.effectivity import plant_date, plant_today
-from thread.catalog.models import PartRevision, Plant
+from thread.catalog.models import PartRevision, Plant, PlantPart
 from thread.changes.choices import ChangeOrderStatus
 from thread.changes.models import AffectedItem, Approval, ChangeOrder, ChangeOrderEvent, ImpactFlag
 from thread.errors import DomainError
@@ -56,7 +56,8 @@ class Moment:
         return Q(**{f"{field}__lte": self.at}) if self.at is not None else Q()
 
     def of(self, model: type[Model]) -> QuerySet:
-        """The model's rows as they stood (instances rebuilt from its history table)."""
+        """The model's rows as they stood (instances rebuilt from its history table). Filter
+        them by `id`, not `pk`: the history table's primary key is its own."""
         return model.history.as_of(self.at) if self.at is not None else model.objects.all()
 
     def passed(self, when: datetime | None) -> bool:
@@ -175,7 +176,7 @@ def _change_orders(revision: PartRevision, moment: Moment) -> list[dict[str, Any
     items = list(moment.of(AffectedItem).filter(
         Q(to_revision_id=revision.pk) | Q(from_revision_id=revision.pk)))
     orders = {order.pk: order for order in moment.of(ChangeOrder).filter(
-        pk__in={item.change_order_id for item in items})}
+        id__in={item.change_order_id for item in items})}
     labels = dict(PartRevision.objects.filter(
         pk__in={i.from_revision_id for i in items} | {i.to_revision_id for i in items})
         .values_list("pk", "label"))
@@ -219,15 +220,18 @@ def _plants(revision: PartRevision, moment: Moment) -> dict[str, Any]:
         .order_by("routing_id", "number"))
     order_plants = set(moment.of(ProductionOrder).filter(revision_id=revision.pk)
                        .values_list("plant_id", flat=True).distinct())
-    plant_ids = {v.mbom.plant_id for v in versions} | {v.routing.plant_id
-                                                       for v in routing_versions} | order_plants
-    plants = {p.pk: p for p in Plant.objects.filter(pk__in=plant_ids)}
+    # A plant with published rules generates the mBOM of every released product not inactive
+    # there (docs/mbom.md): its rules are part of the story even before the first version.
     rule_sets: dict[int, MappingRuleSetVersion] = {}
     for version in MappingRuleSetVersion.objects.filter(
-            Q(rule_set__plant_id__in=plant_ids, published_at__isnull=False)
-            & moment.upto("published_at")).select_related("rule_set__plant") \
-            .order_by("-published_at"):
+            Q(published_at__isnull=False) & moment.upto("published_at")) \
+            .select_related("rule_set__plant").order_by("-published_at"):
         rule_sets.setdefault(version.rule_set.plant_id, version)
+    plant_ids = {v.mbom.plant_id for v in versions} | {v.routing.plant_id
+                                                       for v in routing_versions} \
+        | order_plants | (set(rule_sets) - set(moment.of(PlantPart).filter(
+            part_id=revision.part_id, active=False).values_list("plant_id", flat=True)))
+    plants = {p.pk: p for p in Plant.objects.filter(pk__in=plant_ids)}
     out = []
     for plant_id in sorted(plants, key=lambda pk: plants[pk].code):
         plant = plants[plant_id]
