@@ -56,9 +56,14 @@ class Moment:
         return Q(**{f"{field}__lte": self.at}) if self.at is not None else Q()
 
     def of(self, model: type[Model]) -> QuerySet:
-        """The model's rows as they stood (instances rebuilt from its history table). Filter
-        them by `id`, not `pk`: the history table's primary key is its own."""
-        return model.history.as_of(self.at) if self.at is not None else model.objects.all()
+        """The model's rows as they stood: now, its rows; at a moment, the latest history
+        record of each row up to then, unless that record is its deletion. Read them by `id`,
+        not `pk` (a history record's primary key is its own). Records, not instances rebuilt
+        from them: an instance loads any field the history leaves out, one query per row."""
+        if self.at is None:
+            return model.objects.all()
+        return model.history.filter(history_date__lte=self.at).latest_of_each() \
+            .exclude(history_type="-")
 
     def passed(self, when: datetime | None) -> bool:
         return when is not None and (self.at is None or when <= self.at)
@@ -175,7 +180,7 @@ def _change_orders(revision: PartRevision, moment: Moment) -> list[dict[str, Any
     """The change orders that bring this revision in or take it out, with their approvals."""
     items = list(moment.of(AffectedItem).filter(
         Q(to_revision_id=revision.pk) | Q(from_revision_id=revision.pk)))
-    orders = {order.pk: order for order in moment.of(ChangeOrder).filter(
+    orders = {order.id: order for order in moment.of(ChangeOrder).filter(
         id__in={item.change_order_id for item in items})}
     labels = dict(PartRevision.objects.filter(
         pk__in={i.from_revision_id for i in items} | {i.to_revision_id for i in items})
@@ -202,8 +207,8 @@ def _change_orders(revision: PartRevision, moment: Moment) -> list[dict[str, Any
             "from_revision": labels.get(item.from_revision_id),
             "to_revision": labels.get(item.to_revision_id),
             "released_at": order.released_at if moment.passed(order.released_at) else None,
-            "approvals": approvals[order.pk], "events": events[order.pk],
-            "link": _admin(ChangeOrder, order.pk)})
+            "approvals": approvals[order.id], "events": events[order.id],
+            "link": _admin(ChangeOrder, order.id)})
     return out
 
 
@@ -278,7 +283,7 @@ def _orders(revision: PartRevision, moment: Moment) -> dict[str, Any]:
     total = orders_then.count()
     orders = list(orders_then.order_by("-planned_start", "-id")[:LIMIT])
     work_orders = list(moment.of(WorkOrder).filter(
-        production_order_id__in=[o.pk for o in orders]).order_by("id"))
+        production_order_id__in=[o.id for o in orders]).order_by("id"))
     mbom_versions = {v.pk: v for v in MBomVersion.objects.filter(
         pk__in={o.mbom_version_id for o in orders} | {w.mbom_version_id for w in work_orders})
         .select_related("mbom")}
@@ -302,8 +307,8 @@ def _orders(revision: PartRevision, moment: Moment) -> dict[str, Any]:
         "number": order.number, "plant": plants.get(order.plant_id), "quantity": order.quantity,
         "status": order.status, "erp_status": order.erp_status,
         "planned_start": order.planned_start, "planned_end": order.planned_end,
-        "mbom_version": mbom(order.mbom_version_id), "link": _admin(ProductionOrder, order.pk),
-        "id": order.pk,
+        "mbom_version": mbom(order.mbom_version_id), "link": _admin(ProductionOrder, order.id),
+        "id": order.id,
         "work_orders": [{
             "number": w.number, "status": w.status, "sent_at": _passed(moment, w.sent_at),
             "finished_at": _passed(moment, w.finished_at), "mbom_version": mbom(w.mbom_version_id),
@@ -313,7 +318,7 @@ def _orders(revision: PartRevision, moment: Moment) -> dict[str, Any]:
             "routing_version": None if w.routing_version_id is None else {
                 "number": routings.get(w.routing_version_id),
                 "link": _admin(RoutingVersion, w.routing_version_id)},
-            "link": _admin(WorkOrder, w.pk), "id": w.pk} for w in by_order[order.pk]],
+            "link": _admin(WorkOrder, w.id), "id": w.id} for w in by_order[order.id]],
     } for order in orders]
     return {"list": listed, "total": total, "orders": orders, "work_orders": work_orders}
 
@@ -329,7 +334,7 @@ def _messages(revision: PartRevision, plants: dict[str, Any], orders: dict[str, 
     """What was sent to whom about this revision: its mBOM versions, its work orders (the
     documents, changes and completions), and the feedback told to the PLM."""
     kinds = ContentType.objects.get_for_models(MBomVersion, WorkOrder, FeedbackAlert)
-    work_order_ids = [w.pk for w in orders["work_orders"]]
+    work_order_ids = [w.id for w in orders["work_orders"]]
     through = WorkOrder.outbound_messages.through
     by_work_order = set(through.objects.filter(workorder_id__in=work_order_ids)
                         .values_list("outboundmessage_id", flat=True))
@@ -387,7 +392,7 @@ def _impact_flags(revision: PartRevision, changes: list[dict[str, Any]],
         "production_order": orders.get(flag.production_order_id),
         "purchase_order_id": flag.purchase_order_id, "status": flag.status,
         "summary": flag.summary, "raised_at": flag.raised_at,
-        "link": _admin(ImpactFlag, flag.pk)} for flag in listed]}
+        "link": _admin(ImpactFlag, flag.id)} for flag in listed]}
 
 
 def _drift(mbom_message_ids: Iterable[int], moment: Moment) -> dict[str, Any]:
@@ -545,17 +550,17 @@ def _timeline(revision: PartRevision, ebom: dict[str, Any], changes: list[dict[s
             f"Routing {version.routing.plant.code} v{version.number} released", version.reason,
             _admin(RoutingVersion, version.pk))
     for row in ProductionOrder.history.filter(
-            Q(id__in=[o.pk for o in orders["orders"]]) & moment.upto("history_date")):
+            Q(id__in=[o.id for o in orders["orders"]]) & moment.upto("history_date")):
         add(row.history_date, row.history_user_id,
             f"Production order {row.number}: {_CHANGE[row.history_type]}, status {row.status}",
             row.history_change_reason or "", _admin(ProductionOrder, row.id))
     for row in WorkOrder.history.filter(
-            Q(id__in=[w.pk for w in orders["work_orders"]]) & moment.upto("history_date")):
+            Q(id__in=[w.id for w in orders["work_orders"]]) & moment.upto("history_date")):
         add(row.history_date, row.history_user_id,
             f"Work order {row.number}: {_CHANGE[row.history_type]}, status {row.status}",
             row.history_change_reason or "", _admin(WorkOrder, row.id))
     for flag in flags["flags"]:
-        link = _admin(ImpactFlag, flag.pk)
+        link = _admin(ImpactFlag, flag.id)
         add(flag.raised_at, flag.raised_by_id, f"Impact flag raised: {flag.summary}", "", link)
         add(flag.acknowledged_at, flag.acknowledged_by_id, "Impact flag acknowledged",
             flag.acknowledge_note, link)
