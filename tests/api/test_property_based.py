@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import uuid
+from collections import defaultdict
 
 import pytest
 import schemathesis
@@ -50,13 +51,25 @@ def keys(db, units, wsgi_in_the_test_transaction):
     return [make_system_client(kind.upper(), kind).raw_key for kind in ("plm", "erp", "mes")]
 
 
+# Per operation, the kinds of system it refused with 403. The rights of a kind are checked before
+# the request is read, so the operation's other generated requests (dozens of boundary and
+# invalid ones) would meet the same 403: they go with the kinds that get past it. The first
+# request of each operation still goes with every kind.
+REFUSED: dict[str, set[int]] = defaultdict(set)
+
+
 @schema.parametrize()
 @settings(max_examples=EXAMPLES, deadline=None, derandomize=True,
           suppress_health_check=list(HealthCheck))
 def test_no_request_ends_in_a_server_error_or_off_the_schema(case, keys):
-    for key in keys:
+    refused = REFUSED[case.operation.label]
+    for kind, key in enumerate(keys):
+        if kind in refused:
+            continue
         response = case.call(app=app, headers={"Authorization": f"Bearer {key}",
                                                 "Idempotency-Key": uuid.uuid4().hex})
         case.validate_response(response, checks=[
             not_a_server_error, status_code_conformance, content_type_conformance,
             response_schema_conformance])
+        if response.status_code == 403:
+            refused.add(kind)
