@@ -479,8 +479,8 @@ def rollups_recomputed(*, revision: PartRevision | None = None,
     """The roll-ups as the raw facts give them, summed at once: every result no correction
     replaced, and every quality event — of one revision, and as recorded at a moment (a
     correction recorded later had not replaced its result yet)."""
-    results = OperationResult.objects.select_related("work_center")
-    events = QualityEvent.objects.all()
+    results = OperationResult.objects.order_by()
+    events = QualityEvent.objects.order_by()
     if revision is not None:
         results, events = results.filter(revision=revision), events.filter(revision=revision)
     if at is None:
@@ -489,12 +489,24 @@ def rollups_recomputed(*, revision: PartRevision | None = None,
         results = results.filter(recorded_at__lte=at).filter(
             Q(corrected_by__isnull=True) | Q(corrected_by__recorded_at__gt=at))
         events = events.filter(recorded_at__lte=at)
+    # Plain rows, not model instances: a recomputation reads every result.
     return totals_by_key([
-        *(result_contribution_of(result) for result in results.iterator()),
-        *(quality_contribution(key=RollupKey(e.plant_id, e.revision_id, e.operation_code,
-                                             e.work_center_code, e.day),
-                               defect_code=e.defect_code, quantity=e.quantity)
-          for e in events.iterator())])
+        *(result_contribution(
+            key=RollupKey(plant, revision_id, operation, work_center, day),
+            good_quantity=good, scrap_quantity=scrap, scrap_reason=reason,
+            setup_minutes=setup, run_minutes=run, standard_setup=standard_setup,
+            standard_run=standard_run)
+          for (plant, revision_id, operation, work_center, day, good, scrap, reason, setup, run,
+               standard_setup, standard_run) in results.values_list(
+              "plant_id", "revision_id", "operation_code", "work_center__code", "day",
+              "good_quantity", "scrap_quantity", "scrap_reason", "setup_minutes", "run_minutes",
+              "standard_setup_minutes", "standard_run_minutes").iterator(chunk_size=5000)),
+        *(quality_contribution(key=RollupKey(plant, revision_id, operation, work_center, day),
+                               defect_code=defect, quantity=quantity)
+          for plant, revision_id, operation, work_center, day, defect, quantity
+          in events.values_list("plant_id", "revision_id", "operation_code",
+                                "work_center_code", "day", "defect_code", "quantity")
+          .iterator(chunk_size=5000))])
 
 
 def rollups_recompute() -> int:
