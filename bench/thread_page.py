@@ -16,7 +16,7 @@ import random
 import statistics
 import sys
 import time
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -31,72 +31,22 @@ from django.db import connection  # noqa: E402
 from django.test.utils import CaptureQueriesContext, setup_databases, teardown_databases  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
+from bench._shop_floor import shop_floor  # noqa: E402
+
 ORDERS = int(os.environ.get("BENCH_ORDERS", "1000"))
 RESULTS = int(os.environ.get("BENCH_RESULTS", "20000"))
 REPEAT, DAYS, SEED = 5, 30, 20261207
 
 
 def world():
-    """A plant with an ERP and an MES, a released part with a two-step routing, ORDERS
-    production orders with their work orders, RESULTS results and their roll-ups."""
-    from thread.catalog import services as catalog
+    """The shop floor with ORDERS work orders of 100 (bench/_shop_floor.py), RESULTS results
+    and their roll-ups."""
     from thread.feedback.models import OperationResult
     from thread.feedback.services import rollups_recompute
-    from thread.flows import services as flows
-    from thread.orders.models import (
-        ProductionOrder,
-        RoutingOperation,
-        WorkOrder,
-        WorkOrderOperation,
-    )
-    from thread.orders.routings.services import (
-        OperationInput,
-        WorkCenterInput,
-        routing_push,
-        work_centers_upsert,
-    )
-    from thread.orders.services import ProductionOrderInput, production_orders_upsert
+    from thread.orders.models import WorkOrderOperation
 
-    pcs = catalog.unit_create(code="pcs", name="piece", dimension="count", factor=Decimal(1),
-                              actor=None, reason="bench")
-    erp = flows.system_create(name="ERP", kind="erp", actor=None, reason="bench")
-    mes = flows.system_create(name="MES", kind="mes", actor=None, reason="bench")
-    catalog.plant_create(code="BER", name="Berlin", time_zone="Europe/Berlin",
-                         actor=None, reason="bench", erp_system=erp, mes_system=mes)
-    part = catalog.part_create(number="BK-100", name="Bike", base_unit=pcs, actor=None,
-                               reason="bench")
-    revision = catalog.revision_create(part=part, label="A", actor=None, reason="bench")
-    catalog.revision_release(revision=revision, actor=None, reason="bench")
-    work_centers_upsert(centers=[WorkCenterInput(plant="BER", code="KIT-1", name="Kitting"),
-                                 WorkCenterInput(plant="BER", code="ASM-1", name="Assembly")],
-                        actor=None, reason="bench")
-    routing_push(system=erp, part="BK-100", plant="BER", effective_from=date(2026, 1, 1),
-                 operations=[OperationInput(sequence=10, operation_code="KIT",
-                                            work_center="KIT-1", setup_minutes=Decimal(10),
-                                            run_minutes=Decimal("1.5")),
-                             OperationInput(sequence=20, operation_code="ASSY",
-                                            work_center="ASM-1", setup_minutes=Decimal(30),
-                                            run_minutes=Decimal(40))],
-                 actor=None, reason="bench")
-    start = timezone.now() - timedelta(days=DAYS)
-    for first in range(0, ORDERS, 500):
-        production_orders_upsert(system=erp, orders=[
-            ProductionOrderInput(number=f"{1000000 + n}", part="BK-100", plant="BER",
-                                 quantity=Decimal(100), unit="pcs", planned_start=start,
-                                 planned_end=start, status="released")
-            for n in range(first, min(first + 500, ORDERS))], actor=None, reason="bench")
-    # The bench measures the story, not mBOMs: the work orders, held for want of one, are
-    # taken as sent with the routing's operations.
-    WorkOrder.objects.update(status="sent", revision=revision)
-    ProductionOrder.objects.update(revision=revision)
-    steps = list(RoutingOperation.objects.filter(version__routing__part=part)
-                 .select_related("work_center"))
-    WorkOrderOperation.objects.bulk_create([
-        WorkOrderOperation(work_order=order, routing_operation=step, sequence=step.sequence,
-                           operation_code=step.operation_code, work_center=step.work_center,
-                           setup_minutes=step.setup_minutes, run_minutes=step.run_minutes,
-                           planned_minutes=step.setup_minutes + step.run_minutes * 100)
-        for order in WorkOrder.objects.all() for step in steps], batch_size=2000)
+    mes, revision = shop_floor(orders=ORDERS, quantity=Decimal(100),
+                               start=timezone.now() - timedelta(days=DAYS))
     operations = list(WorkOrderOperation.objects.select_related("work_order", "work_center"))
     rng, now = random.Random(SEED), timezone.now()
     rows = []
