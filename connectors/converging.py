@@ -118,9 +118,13 @@ class Conversation:
         return f"{url}?{urlencode(params, doseq=True)}" if params else url
 
     def request(self, method: str, path: str, *, params: Mapping[str, Any] | None = None,
-                body: Any = None, missing_ok: bool = False) -> Any:
+                body: Any = None, missing_ok: bool = False, writes: bool | None = None,
+                step: str = "") -> Any:
         """One request; returns the decoded JSON answer (None for an empty one, or for a 404
-        when `missing_ok`). Any other answer outside 2xx raises PeerRefused."""
+        when `missing_ok`). Any other answer outside 2xx raises PeerRefused. `writes` says
+        whether it changes the peer (default: any method but GET; an RPC peer reads with POST
+        too); `step` names the call in the attempt log where the URL does not ("mrp.bom
+        write")."""
         headers = {"Accept": "application/json", **self.connector.auth_headers(self.peer)}
         content = b""
         if body is not None:
@@ -129,8 +133,8 @@ class Conversation:
         request = PeerRequest(method, self.url(path, params), headers, content)
         response = self.connector.send(self.client, request, deadline=self.deadline)
         text = response.text
-        self.steps.append(PeerStep(method, request.url, response.status_code,
-                                   text[:STEP_EXCERPT_CHARS]))
+        self.steps.append(PeerStep(method, f"{request.url} {step}".strip(),
+                                   response.status_code, text[:STEP_EXCERPT_CHARS]))
         if missing_ok and response.status_code == 404:
             return None
         classification = self.connector.classify(response)
@@ -139,7 +143,7 @@ class Conversation:
             raise PeerRefused(Classification(
                 classification.outcome, classification.status_code, classification.error_class,
                 detail, classification.retry_after, text[:BODY_EXCERPT_CHARS]))
-        if method != "GET":
+        if method != "GET" if writes is None else writes:
             self.writes += 1
         return response.json() if text.strip() else None
 

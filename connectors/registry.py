@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from .base import Connector
 from .inventree import InvenTreeConnector
+from .odoo import OdooConnector
 from .rest import RestJsonConnector
 from .webhook import WebhookConnector
 
 CONNECTORS: dict[str, Connector] = {c.name: c for c in (RestJsonConnector(), WebhookConnector(),
-                                                         InvenTreeConnector())}
+                                                         InvenTreeConnector(), OdooConnector())}
 
 
 def get_connector(name: str) -> Connector:

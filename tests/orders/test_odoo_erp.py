@@ -1,0 +1,192 @@
+"""Odoo as a plant's ERP, end to end on PostgreSQL: the outbox delivers the plant's mBOM to a local
+server that answers as Odoo's JSON-RPC API does (tests/support/odoo_fake.py). The first delivery
+creates the products and the BOM with its lines in Odoo; a changed mBOM converges with one write;
+a repeated delivery writes nothing; a delivery cut off halfway completes on retry; Odoo's
+refusals (a unit it does not have, missing rights) are dead with Odoo's words, its server errors
+retried; "test connection" says plainly what is wrong; the drift check reads Odoo's BOM back."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+from django.db import transaction
+
+from thread.flows import services as flows
+from thread.flows.choices import DriftTrigger
+from thread.flows.delivery import drain
+from thread.flows.drift_check import drift_check_run
+from thread.flows.models import DeliveryAttempt, DriftFinding, OutboundMessage, PeerObject
+from thread.flows.outbox import outbound_message_write
+
+from ..support.odoo_fake import OdooFake
+
+KEY = "odoo-test-key"
+OPTIONS = {"database": "thread", "login": "thread@example.com", "units": {"pcs": "Units"}}
+
+
+@pytest.fixture
+def odoo(bike, erp, monkeypatch):
+    """The test ERP is an Odoo serving Berlin; the bike's mBOM messages are waiting for it."""
+    monkeypatch.setenv("ODOO_API_KEY", KEY)
+    with OdooFake(database="thread", login="thread@example.com", api_key=KEY) as fake:
+        erp.system = flows.system_delivery_configure(
+            system=erp.system, actor=None, reason="Odoo", connector="odoo", base_url=fake.url,
+            credential_name="ODOO_API_KEY", connector_options=OPTIONS,
+            connect_timeout_seconds=1, read_timeout_seconds=3)
+        yield fake
+
+
+def berlin(erp) -> OutboundMessage:
+    return OutboundMessage.objects.get(system=erp.system, topic="mbom.published",
+                                       payload__plant="BER", payload__part="BK-100")
+
+
+def deliver(message: OutboundMessage) -> OutboundMessage:
+    drain(prefer_ids=[message.pk], budget_seconds=30)
+    message.refresh_from_db()
+    return message
+
+
+def again(message: OutboundMessage, payload=None, key="again") -> OutboundMessage:
+    with transaction.atomic():
+        return outbound_message_write(system=message.system, topic=message.topic,
+                                      payload=payload or message.payload, about=message.about,
+                                      cause=None, ordering_key=key)
+
+
+def odoo_bom(fake) -> tuple[dict, list[tuple[str, float, str, int]]]:
+    """Thread's BOM in the fake, and its lines as (product code, quantity, unit, sequence)."""
+    products = fake.records("product.product")
+    [bom] = [b for b in fake.records("mrp.bom").values()
+             if str(b.get("code")).startswith("Thread BER ")
+             and products[b["product_id"][0]]["default_code"] == "BK-100"]
+    units = fake.records("uom.uom")
+    lines = sorted((products[line["product_id"][0]]["default_code"], line["product_qty"],
+                    units[line["product_uom_id"][0]]["name"], line["sequence"])
+                   for line in fake.records("mrp.bom.line").values()
+                   if line["bom_id"][0] == bom["id"])
+    return bom, lines
+
+
+def test_the_first_delivery_creates_products_and_the_bom_and_a_repeat_writes_nothing(odoo, erp):
+    message = deliver(berlin(erp))
+    assert message.status == "delivered", message.last_error
+    bom, lines = odoo_bom(odoo)
+    codes = {p["default_code"] for p in odoo.records("product.product").values()}
+    assert {"BK-100", "FR-200", "MT-500"} <= codes
+    assert [(code, qty, unit) for code, qty, unit, _ in lines] == [
+        ("FR-200", 1.0, "Units"), ("MT-500", 1.0, "Units")]  # the document is excluded by rule
+    assert bom["code"] == f"Thread BER rev A mBOM v{message.payload['version']}"
+    assert bom["type"] == "normal" and bom["product_qty"] == 1.0
+    # The ids Odoo assigned, per system, for the next message of the same object.
+    ids = dict(PeerObject.objects.filter(system=erp.system).values_list("natural_key",
+                                                                         "peer_id"))
+    assert ids["BER:BK-100"] == str(bom["id"])
+    attempt = DeliveryAttempt.objects.get(message=message)
+    assert any("mrp.bom create" in step["url"] for step in attempt.steps)
+    assert all(KEY not in str(step) for step in attempt.steps)
+    writes = odoo.writes
+    repeat = deliver(again(message))
+    assert repeat.status == "delivered" and odoo.writes == writes
+    assert "0 writes" in DeliveryAttempt.objects.get(message=repeat).request_summary
+
+
+def test_a_changed_mbom_converges_with_one_write(odoo, erp):
+    message = deliver(berlin(erp))
+    payload = dict(message.payload)
+    lines = [dict(line) for line in payload["lines"]]
+    lines[0]["quantity"] = "2"  # FR-200 twice
+    payload["lines"] = lines[:1] + lines[2:] if len(lines) > 2 else lines[:1]
+    payload["version"] = message.payload["version"] + 1
+    writes = odoo.writes
+    changed = deliver(again(message, payload))
+    assert changed.status == "delivered", changed.last_error
+    assert odoo.writes == writes + 1  # header, changed and removed lines in one write
+    bom, lines_now = odoo_bom(odoo)
+    assert [(code, qty) for code, qty, _, _ in lines_now] == [("FR-200", 2.0)]
+    assert bom["code"].endswith(f"v{payload['version']}")
+
+
+def test_a_delivery_cut_off_halfway_completes_on_retry(odoo, erp):
+    odoo.cut_after_writes(1)  # the products are created, the answer is lost
+    message = deliver(berlin(erp))
+    assert message.status == "retrying"
+    message.next_attempt_at = message.created_at
+    message.save(update_fields=["next_attempt_at"])
+    message = deliver(message)
+    assert message.status == "delivered", message.last_error
+    codes = [p["default_code"] for p in odoo.records("product.product").values()]
+    assert len(codes) == len(set(codes))  # nothing created twice
+    boms = [(b["product_id"][1], b["code"].split(" rev ")[0]) for b in
+            odoo.records("mrp.bom").values()]
+    assert len(boms) == len(set(boms))  # one BOM per product and plant
+
+
+def test_odoo_refusals_are_dead_with_its_words_and_server_errors_retried(odoo, erp):
+    odoo.fault_next(name="odoo.exceptions.ValidationError", message="The quantity to produce "
+                    "must be positive!")
+    refused = deliver(berlin(erp))
+    assert refused.status == "dead"
+    assert "ValidationError: The quantity to produce must be positive!" in refused.last_error
+    odoo.fault_next(name="psycopg2.errors.SerializationFailure",
+                    message="could not serialize access due to concurrent update")
+    busy = deliver(again(refused, key="busy"))
+    assert busy.status == "retrying" and "SerializationFailure" in busy.last_error
+    odoo.fail_next(status=502)
+    down = deliver(again(refused, key="down"))
+    assert down.status == "retrying"
+
+
+def test_a_unit_odoo_lacks_or_missing_rights_are_dead_with_the_reason(odoo, erp):
+    message = berlin(erp)
+    payload = dict(message.payload)
+    payload["lines"] = [{**payload["lines"][0], "unit": "drum"}, *payload["lines"][1:]]
+    unmapped = deliver(again(message, payload, key="unmapped"))
+    assert unmapped.status == "dead"
+    assert "Thread's unit 'drum' has no Odoo unit of measure" in unmapped.last_error
+    erp.system = flows.system_delivery_configure(
+        system=erp.system, actor=None, reason="a unit Odoo lacks",
+        connector_options={**OPTIONS, "units": {"pcs": "Pieces"}})
+    unknown = deliver(again(message, key="unknown"))
+    assert unknown.status == "dead"
+    assert "Odoo has no unit of measure named 'Pieces'" in unknown.last_error
+    erp.system = flows.system_delivery_configure(
+        system=erp.system, actor=None, reason="back", connector_options=OPTIONS)
+    odoo.deny("mrp.bom")  # the user lost the Manufacturing rights
+    denied = deliver(again(message, key="denied"))
+    assert denied.status == "dead" and "Odoo AccessError: You are not allowed to access " \
+        "'Bill of Material' (mrp.bom) records." in denied.last_error
+
+
+def test_test_connection_says_plainly_what_is_wrong(odoo, erp, monkeypatch):
+    report = flows.system_connection_test(system=erp.system, actor=None)
+    assert report.ok, report.summary
+    assert "connection OK — Odoo 17.0, database 'thread' as 'thread@example.com'" in \
+        report.summary
+    monkeypatch.setenv("ODOO_API_KEY", "wrong")
+    report = flows.system_connection_test(system=erp.system, actor=None)
+    assert not report.ok and "refused the login 'thread@example.com'" in report.summary
+    monkeypatch.setenv("ODOO_API_KEY", KEY)
+    odoo.deny("mrp.bom", "write")
+    report = flows.system_connection_test(system=erp.system, actor=None)
+    assert not report.ok and "write mrp.bom" in report.summary
+    erp.system = flows.system_delivery_configure(
+        system=erp.system, actor=None, reason="typo", connector_options={
+            **OPTIONS, "database": "nope"})
+    report = flows.system_connection_test(system=erp.system, actor=None)
+    assert not report.ok and "nope" in report.summary
+
+
+def test_the_drift_check_reads_odoos_bom_back(odoo, erp):
+    message = deliver(berlin(erp))
+    bom, _ = odoo_bom(odoo)
+    [line] = [line for line in odoo.records("mrp.bom.line").values()
+              if line["bom_id"][0] == bom["id"] and odoo.records("product.product")[
+                  line["product_id"][0]]["default_code"] == "FR-200"]
+    odoo.update("mrp.bom.line", line["id"], product_qty=3.0)  # edited in Odoo by hand
+    drift_check_run(system=erp.system, trigger=DriftTrigger.COMMAND)
+    findings = DriftFinding.objects.filter(system=erp.system, message=message)
+    assert [(f.field, f.thread_value, f.peer_value) for f in findings] == [
+        ("product_qty", "1", "3")]
+    assert Decimal(1) == Decimal(findings[0].thread_value)
