@@ -464,3 +464,4 @@ class OdooConnector(ConvergingConnector):
                                    f"{text(row['product_qty'])} (extra line)")
                         for row in extra]
         return differences
+

@@ -3,10 +3,13 @@ server that answers as Odoo's JSON-RPC API does (tests/support/odoo_fake.py). Th
 creates the products and the BOM with its lines in Odoo; a changed mBOM converges with one write;
 a repeated delivery writes nothing; a delivery cut off halfway completes on retry; Odoo's
 refusals (a unit it does not have, missing rights) are dead with Odoo's words, its server errors
-retried; "test connection" says plainly what is wrong; the drift check reads Odoo's BOM back."""
+retried; "test connection" says plainly what is wrong; the drift check reads Odoo's BOM back.
+Odoo's manufacturing and purchase orders come into the mirrors by the poll, twice without
+duplicates, their changes after; a failed poll keeps its mark and shows on the flow monitor."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
@@ -16,20 +19,30 @@ from thread.flows import services as flows
 from thread.flows.choices import DriftTrigger
 from thread.flows.delivery import drain
 from thread.flows.drift_check import drift_check_run
-from thread.flows.models import DeliveryAttempt, DriftFinding, OutboundMessage, PeerObject
+from thread.flows.models import (
+    AttentionItem,
+    DeliveryAttempt,
+    DriftFinding,
+    OutboundMessage,
+    PeerObject,
+)
 from thread.flows.outbox import outbound_message_write
+from thread.orders.models import ErpPollMark, ProductionOrder, PurchaseOrder
+from thread.orders.tasks import poll_odoo_orders
 
 from ..support.odoo_fake import OdooFake
 
 KEY = "odoo-test-key"
-OPTIONS = {"database": "thread", "login": "thread@example.com", "units": {"pcs": "Units"}}
+OPTIONS = {"database": "thread", "login": "thread@example.com", "units": {"pcs": "Units"},
+           "plant": "BER"}
 
 
 @pytest.fixture
 def odoo(bike, erp, monkeypatch):
     """The test ERP is an Odoo serving Berlin; the bike's mBOM messages are waiting for it."""
     monkeypatch.setenv("ODOO_API_KEY", KEY)
-    with OdooFake(database="thread", login="thread@example.com", api_key=KEY) as fake:
+    with OdooFake(database="thread", login="thread@example.com", api_key=KEY,
+                  now=datetime.now(UTC).replace(microsecond=0, tzinfo=None)) as fake:
         erp.system = flows.system_delivery_configure(
             system=erp.system, actor=None, reason="Odoo", connector="odoo", base_url=fake.url,
             credential_name="ODOO_API_KEY", connector_options=OPTIONS,
@@ -190,3 +203,58 @@ def test_the_drift_check_reads_odoos_bom_back(odoo, erp):
     assert [(f.field, f.thread_value, f.peer_value) for f in findings] == [
         ("product_qty", "1", "3")]
     assert Decimal(1) == Decimal(findings[0].thread_value)
+
+
+def test_polls_bring_odoos_orders_into_the_mirrors_twice_without_duplicates(odoo, erp):
+    bike, drive = odoo.add_product("BK-100", "E-bike"), odoo.add_product("MT-510", "Motor")
+    stranger = odoo.add_product("XX-1", "Not in Thread")
+    made = odoo.add_production(bike, product_qty=12, state="confirmed",
+                               date_start="2027-01-20 06:00:00")
+    odoo.add_production(stranger, product_qty=1, state="confirmed")
+    odoo.add_purchase(odoo.add_partner("Drivetec"), state="purchase", lines=[
+        {"product_id": drive, "product_qty": 40, "date_planned": "2027-01-10 08:00:00"}])
+    odoo.add_purchase(odoo.add_partner("Maybe"), state="draft", lines=[(drive, 5)])  # an RFQ
+    reports = {r["kind"]: r for r in poll_odoo_orders()}
+    assert (reports["manufacturing_orders"]["written"], reports["purchase_orders"]["written"],
+            reports["manufacturing_orders"]["error"]) == (1, 1, "")
+    assert reports["manufacturing_orders"]["skipped"] == ["WH/MO/00002: product XX-1, "
+                                                          "state confirmed"]
+    order = ProductionOrder.objects.get(system=erp.system)
+    name = odoo.records("mrp.production")[made]["name"]
+    assert (order.number, order.status, order.erp_status, order.quantity, order.plant.code) == (
+        name, "released", "confirmed", Decimal(12), "BER")
+    assert order.revision is not None  # resolved as a pushed order is
+    purchase = PurchaseOrder.objects.get(system=erp.system)
+    [line] = purchase.lines.all()
+    assert (purchase.supplier, purchase.status, line.part.number, line.quantity) == (
+        "Drivetec", "open", "MT-510", Decimal(40))
+    again = {r["kind"]: r["written"] for r in poll_odoo_orders()}
+    assert again == {"manufacturing_orders": 0, "purchase_orders": 0}
+    assert ProductionOrder.objects.filter(system=erp.system).count() == 1
+    # Changes in Odoo come with the next poll.
+    odoo.advance(60)
+    odoo.update("mrp.production", made, state="progress")
+    [po_line] = [pk for pk, row in odoo.records("purchase.order.line").items()
+                 if row["product_id"][0] == drive and row["product_qty"] == 40]
+    odoo.update("purchase.order.line", po_line, qty_received=40)
+    changed = {r["kind"]: r["written"] for r in poll_odoo_orders()}
+    assert changed == {"manufacturing_orders": 1, "purchase_orders": 1}
+    order.refresh_from_db()
+    purchase.refresh_from_db()
+    assert (order.status, purchase.status) == ("in_progress", "closed")
+
+
+def test_a_failed_poll_keeps_its_mark_and_shows_on_the_flow_monitor(odoo, erp):
+    odoo.add_production(odoo.add_product("BK-100", "E-bike"), product_qty=3, state="confirmed")
+    poll_odoo_orders()
+    mark = ErpPollMark.objects.get(system=erp.system, kind="manufacturing_orders")
+    odoo.fail_next(status=502, count=2)  # the first request of each kind
+    failed = {r["kind"]: r["error"] for r in poll_odoo_orders()}
+    assert "502" in failed["manufacturing_orders"]
+    again = ErpPollMark.objects.get(pk=mark.pk)
+    assert again.mark == mark.mark and "502" in again.last_error
+    item = AttentionItem.objects.get(kind="erp_poll_failed", about_id=str(mark.pk))
+    assert item.state == "open" and "502" in item.reason
+    assert all(not r["error"] for r in poll_odoo_orders())
+    item.refresh_from_db()
+    assert item.state == "resolved"

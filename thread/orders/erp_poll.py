@@ -81,7 +81,7 @@ def build_orders_poll(*, system: ExternalSystem,
     mark, _ = ErpPollMark.objects.get_or_create(system=system, kind=KIND)
     today = timezone.localdate(now or timezone.now())
     try:
-        plant = _plant(system)
+        plant = polled_plant(system)
         connector = _connector(system)
         peer = peer_config(system)
         builds = connector.build_orders(
@@ -109,7 +109,8 @@ def build_orders_poll(*, system: ExternalSystem,
     return report
 
 
-def _plant(system: ExternalSystem) -> Plant:
+def polled_plant(system: ExternalSystem) -> Plant:
+    """The plant a polled ERP serves: its only one, or the connector option 'plant'."""
     plants = list(Plant.objects.filter(erp_system=system))
     code = (system.connector_options or {}).get("plant")
     if code:
