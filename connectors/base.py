@@ -265,6 +265,10 @@ class Connector(ABC):
     # The topics whose delivered state this connector can read back (drift); none for a
     # connector that only sends (rest, webhook).
     readable_topics: ClassVar[frozenset[str]] = frozenset()
+    # The topics it delivers by its own mapping (InvenTree: mBOMs; Odoo: mBOMs and routings);
+    # None: whatever the system's options route (rest, webhook). Thread writes a topic that only
+    # some peers take (routing.released) only to a system whose connector names it here.
+    topics: ClassVar[frozenset[str] | None] = None
 
     @abstractmethod
     def build(self, envelope: OutboundEnvelope, peer: PeerConfig) -> PeerRequest:

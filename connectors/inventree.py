@@ -89,6 +89,7 @@ def decimal_of(value: Any) -> Decimal | None:
 class InvenTreeConnector(ConvergingConnector):
     name = "inventree"
     readable_topics = frozenset({TOPIC})
+    topics = frozenset({TOPIC})
 
     def auth_headers(self, peer: PeerConfig) -> dict[str, str]:
         if not peer.credential_name:

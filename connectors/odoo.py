@@ -1,5 +1,6 @@
 """Odoo as a plant's ERP (docs/connectors.md, "Odoo"): products and BOMs out, by converging, over
-Odoo's external JSON-RPC API (17 and 18: `POST /jsonrpc`, `execute_kw` with the user's API key).
+Odoo's external JSON-RPC API (17 and 18: `POST /jsonrpc`, `execute_kw` with the user's API key);
+a released routing as the BOM's operations (`routing.released`); orders in: odoo_orders.py.
 
 An `mbom.published` message makes the product's BOM in Odoo equal to Thread's mBOM:
 1. the products: every part the mBOM names is found by `default_code` (Thread's part number) in
@@ -22,6 +23,8 @@ Options (ExternalSystem.connector_options):
     {"database": "prod",                   # required: the Odoo database
      "login": "thread@example.com",        # required: the user the API key belongs to
      "units": {"pcs": "Units"},            # Thread unit code → Odoo unit of measure name
+     "work_centers": {"ASM-1": "ASSY1"},   # Thread work center code → Odoo's (default: same)
+     "plant": "BER",                       # the plant whose orders the poll reads
      "product_type": "consu",              # the type of products Thread creates
      "quantity_digits": 5}                 # Odoo's "Product Unit of Measure" precision
 The credential is the user's API key (Odoo: Preferences → Account Security → New API Key).
@@ -53,6 +56,7 @@ from .base import (
 from .converging import ConvergingConnector, Conversation, Difference, PeerRefused
 
 TOPIC = "mbom.published"
+ROUTING_TOPIC = "routing.released"
 RPC_PATH = "/jsonrpc"
 DEFAULT_UNITS = {"pcs": "Units"}
 BOM_CODE_PREFIX = "Thread "
@@ -63,7 +67,9 @@ REFUSALS = frozenset(f"odoo.exceptions.{name}" for name in (
 # The rights Thread's user needs, as "test connection" checks them.
 NEEDED_RIGHTS = (("product.product", "read"), ("product.product", "create"),
                  ("uom.uom", "read"), ("mrp.bom", "read"), ("mrp.bom", "create"),
-                 ("mrp.bom", "write"), ("mrp.bom.line", "unlink"))
+                 ("mrp.bom", "write"), ("mrp.bom.line", "unlink"), ("mrp.workcenter", "read"),
+                 ("mrp.routing.workcenter", "create"), ("mrp.production", "read"),
+                 ("purchase.order.line", "read"))
 _REQUEST_IDS = count(1)
 
 
@@ -132,6 +138,7 @@ class Line:
     part: str
     quantity: Decimal
     unit: str  # Odoo's unit name
+    operation: str  # the routing operation's code where it is consumed ("": none named)
 
 
 @dataclass(frozen=True)
@@ -180,7 +187,8 @@ class Plan:
             part_units.setdefault(line["part"], unit(line["unit"], line["part"]))
             planned.append(Line(int(line["position"]), line["part"],
                                 number_of(line["quantity"]),
-                                unit(line["unit"], f"line {line['position']}")))
+                                unit(line["unit"], f"line {line['position']}"),
+                                line.get("operation") or ""))
         return cls(payload.get("plant") or "", product, payload.get("revision") or "",
                    int(payload.get("version") or 0), part_units[product],
                    {number: (described.get(number) or {}).get("name") or number
@@ -215,6 +223,7 @@ def many2one(value: Any) -> int | None:
 class OdooConnector(ConvergingConnector):
     name = "odoo"
     readable_topics = frozenset({TOPIC})
+    topics = frozenset({TOPIC, ROUTING_TOPIC})
 
     def required(self, peer: PeerConfig, option: str) -> str:
         value = peer.options.get(option)
@@ -272,8 +281,11 @@ class OdooConnector(ConvergingConnector):
 
     def converge(self, conversation: Conversation, envelope: OutboundEnvelope,
                  peer: PeerConfig) -> str:
+        if envelope.topic == ROUTING_TOPIC:
+            return self.converge_routing(conversation, envelope, peer)
         if envelope.topic != TOPIC:
-            raise MappingError(f"the Odoo connector takes {TOPIC}, not {envelope.topic!r}")
+            raise MappingError(f"the Odoo connector takes {TOPIC} and {ROUTING_TOPIC}, not "
+                               f"{envelope.topic!r}")
         plan = Plan.of(envelope.payload, self.units(peer, envelope.payload))
         rpc = Rpc(self, conversation, peer)
         uoms = self.uoms(rpc, plan)
@@ -282,7 +294,7 @@ class OdooConnector(ConvergingConnector):
         wanted = self.bom_fields(plan, products, uoms, peer)
         if bom is None:
             answer = rpc.execute("mrp.bom", "create", {**wanted, "bom_line_ids": [
-                [0, 0, vals] for vals in self.line_fields(plan, products, uoms, peer)]},
+                [0, 0, vals] for vals in self.line_fields(plan, products, uoms, peer, {})]},
                 writes=True)
             conversation.remember("bom", plan.key, answer)
             return (f"{plan.product}: {created} product{'s' if created != 1 else ''} created, "
@@ -361,11 +373,20 @@ class OdooConnector(ConvergingConnector):
                 "product_uom_id": uoms[plan.unit], "type": "normal", "code": plan.code}
 
     def line_fields(self, plan: Plan, products: Mapping[str, dict[str, Any]],
-                    uoms: Mapping[str, int], peer: PeerConfig) -> list[dict[str, Any]]:
+                    uoms: Mapping[str, int], peer: PeerConfig,
+                    operations: Mapping[str, int]) -> list[dict[str, Any]]:
+        """Odoo's values of each line; its operation where the BOM has the one it names."""
         return [{"product_id": products[line.part]["id"],
                  "product_qty": float(self.rounded(line.quantity, peer)),
-                 "product_uom_id": uoms[line.unit], "sequence": line.position}
+                 "product_uom_id": uoms[line.unit], "sequence": line.position,
+                 "operation_id": operations.get(line.operation) or False}
                 for line in plan.lines]
+
+    def operations(self, rpc: Rpc, bom: int) -> dict[str, int]:
+        """The BOM's operations by Thread's operation code (the first word of their name)."""
+        return {row["name"].split(" ", 1)[0]: row["id"] for row in rpc.execute(
+            "mrp.routing.workcenter", "search_read", [["bom_id", "=", bom]], fields=["name"],
+            order="sequence, id")}
 
     def paired_lines(self, rpc: Rpc, plan: Plan, bom: int,
                      products: Mapping[str, dict[str, Any]], uoms: Mapping[str, int],
@@ -375,10 +396,10 @@ class OdooConnector(ConvergingConnector):
         product (the same sequence first), or None; and the existing lines no plan line took."""
         existing = rpc.execute("mrp.bom.line", "search_read", [["bom_id", "=", bom]],
                                fields=["product_id", "product_qty", "product_uom_id",
-                                       "sequence"], order="sequence, id")
+                                       "sequence", "operation_id"], order="sequence, id")
         taken: set[int] = set()
         pairs = []
-        for wanted in self.line_fields(plan, products, uoms, peer):
+        for wanted in self.line_fields(plan, products, uoms, peer, self.operations(rpc, bom)):
             candidates = [row for row in existing if row["id"] not in taken
                           and many2one(row["product_id"]) == wanted["product_id"]]
             match = next((row for row in candidates if row["sequence"] == wanted["sequence"]),
@@ -416,8 +437,9 @@ class OdooConnector(ConvergingConnector):
             except (InvalidOperation, ValueError):
                 return False
         if isinstance(current, list):
-            return many2one(current) == wanted
-        return (current if current is not False else None) == wanted
+            return many2one(current) == (wanted or None)
+        return (current if current is not False else None) == \
+            (wanted if wanted is not False else None)
 
     # --- drift ----------------------------------------------------------------------------
 
@@ -465,3 +487,83 @@ class OdooConnector(ConvergingConnector):
                         for row in extra]
         return differences
 
+
+    # --- routings -------------------------------------------------------------------------
+
+    def converge_routing(self, conversation: Conversation, envelope: OutboundEnvelope,
+                         peer: PeerConfig) -> str:
+        """A released routing as the operations of Thread's BOM of the product
+        (`mrp.routing.workcenter`: name "<code> <description>", work center by code, run time
+        per unit as the manual cycle time, sequence), written in one call; the BOM is created
+        without lines when the mBOM has not come yet (its delivery fills them)."""
+        payload = envelope.payload
+        try:
+            plant, part = payload["plant"], payload["part"]
+            operations = sorted(payload["operations"], key=lambda op: int(op["sequence"]))
+        except (KeyError, TypeError, ValueError) as exc:
+            raise MappingError(f"not a routing message: {exc}") from None
+        units = self.units(peer, payload)
+        base_unit = payload.get("base_unit") or "pcs"
+        if base_unit not in units:
+            raise MappingError(f"{part}: Thread's unit {base_unit!r} has no Odoo unit of measure"
+                               " — map it in the connector option 'units'")
+        plan = Plan(plant, part, "", 0, units[base_unit], {part: payload.get("name") or part},
+                    {part: units[base_unit]}, ())
+        rpc = Rpc(self, conversation, peer)
+        uoms = self.uoms(rpc, plan)
+        products, created = self.ensure_products(rpc, plan, uoms, peer)
+        centers = self.work_centers(rpc, peer, {op["work_center"] for op in operations})
+        wanted = [{"name": f"{op['operation_code']} {op.get('description') or ''}".strip(),
+                   "workcenter_id": centers[op["work_center"]], "time_mode": "manual",
+                   "time_cycle_manual": float(self.rounded(number_of(op["run_minutes"]),
+                                                           peer)),
+                   "sequence": int(op["sequence"])} for op in operations]
+        version = payload.get("routing_version")
+        bom = self.find_bom(rpc, conversation, plan, products)
+        if bom is None:
+            answer = rpc.execute("mrp.bom", "create", {
+                **self.bom_fields(plan, products, uoms, peer),
+                "code": f"{BOM_CODE_PREFIX}{plant} routing v{version}",
+                "operation_ids": [[0, 0, vals] for vals in wanted]}, writes=True)
+            conversation.remember("bom", plan.key, answer)
+            return f"{part}: BOM created with {len(wanted)} operations (routing v{version})"
+        existing = rpc.execute("mrp.routing.workcenter", "search_read",
+                               [["bom_id", "=", bom["id"]]],
+                               fields=["name", "workcenter_id", "time_mode",
+                                       "time_cycle_manual", "sequence"], order="sequence, id")
+        commands: list[list[Any]] = []
+        taken: set[int] = set()
+        for values in wanted:
+            match = next((row for row in existing if row["id"] not in taken and
+                          row["sequence"] == values["sequence"]), None) or \
+                next((row for row in existing if row["id"] not in taken and
+                      row["name"] == values["name"]), None)
+            if match is None:
+                commands.append([0, 0, values])
+                continue
+            taken.add(match["id"])
+            changed = {name: value for name, value in values.items()
+                       if not self.same(match.get(name), value, peer)}
+            if changed:
+                commands.append([1, match["id"], changed])
+        commands += [[2, row["id"], 0] for row in existing if row["id"] not in taken]
+        if commands:
+            rpc.execute("mrp.bom", "write", [bom["id"]], {"operation_ids": commands},
+                        writes=True)
+        return (f"{part}: {len(commands)} operation change{'s' if len(commands) != 1 else ''}"
+                f" (routing v{version}){f', {created} product created' if created else ''}")
+
+    def work_centers(self, rpc: Rpc, peer: PeerConfig, codes: set[str]) -> dict[str, int]:
+        """Odoo's work center ids by Thread's work center code, through the option
+        'work_centers' ({"ASM-1": "ASSY1"}; a code not mapped is Odoo's code too)."""
+        mapped = {code: (peer.options.get("work_centers") or {}).get(code, code)
+                  for code in codes}
+        found = {row["code"]: row["id"] for row in rpc.execute(
+            "mrp.workcenter", "search_read", [["code", "in", sorted(set(mapped.values()))]],
+            fields=["code"])}
+        missing = sorted(code for code, theirs in mapped.items() if theirs not in found)
+        if missing:
+            raise MappingError("Odoo has no work center for " + ", ".join(
+                f"{code!r} (code {mapped[code]!r})" for code in missing)
+                + " — create it in Odoo or map it in the connector option 'work_centers'")
+        return {code: found[theirs] for code, theirs in mapped.items()}

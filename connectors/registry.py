@@ -28,3 +28,9 @@ def drift_topics(name: str) -> frozenset[str]:
     """The topics a connector can read back for the drift check (none: it cannot)."""
     connector = CONNECTORS.get(name)
     return connector.readable_topics if connector is not None else frozenset()
+
+
+def takes(name: str, topic: str) -> bool:
+    """Whether the connector delivers `topic` by its own mapping (see Connector.topics)."""
+    connector = CONNECTORS.get(name)
+    return connector is not None and connector.topics is not None and topic in connector.topics

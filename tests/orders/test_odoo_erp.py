@@ -4,6 +4,7 @@ creates the products and the BOM with its lines in Odoo; a changed mBOM converge
 a repeated delivery writes nothing; a delivery cut off halfway completes on retry; Odoo's
 refusals (a unit it does not have, missing rights) are dead with Odoo's words, its server errors
 retried; "test connection" says plainly what is wrong; the drift check reads Odoo's BOM back.
+A routing released in Thread becomes the BOM's operations, and the mBOM's lines name theirs.
 Odoo's manufacturing and purchase orders come into the mirrors by the poll, twice without
 duplicates, their changes after; a failed poll keeps its mark and shows on the flow monitor."""
 
@@ -28,6 +29,13 @@ from thread.flows.models import (
 )
 from thread.flows.outbox import outbound_message_write
 from thread.orders.models import ErpPollMark, ProductionOrder, PurchaseOrder
+from thread.orders.routings.sending import routing_version_send_again
+from thread.orders.routings.services import (
+    OperationInput,
+    WorkCenterInput,
+    routing_push,
+    work_centers_upsert,
+)
 from thread.orders.tasks import poll_odoo_orders
 
 from ..support.odoo_fake import OdooFake
@@ -258,3 +266,64 @@ def test_a_failed_poll_keeps_its_mark_and_shows_on_the_flow_monitor(odoo, erp):
     assert all(not r["error"] for r in poll_odoo_orders())
     item.refresh_from_db()
     assert item.state == "resolved"
+
+
+OPERATIONS = [OperationInput(sequence=10, operation_code="KIT", work_center="KIT-1",
+                             description="Kitting", run_minutes=Decimal("1.5")),
+              OperationInput(sequence=20, operation_code="ASSY", work_center="ASM-1",
+                             description="Assembly", run_minutes=Decimal(40))]
+
+
+def release_routing(system, operations=OPERATIONS):
+    """A routing of the bike at Berlin released in Thread (pushed by `system`)."""
+    work_centers_upsert(centers=[WorkCenterInput(plant="BER", code="KIT-1", name="Kitting"),
+                                 WorkCenterInput(plant="BER", code="ASM-1", name="Assembly")],
+                        actor=None, reason="t")
+    return routing_push(system=system, part="BK-100", plant="BER", effective_from=None,
+                        operations=operations, actor=None, reason="new routing").version
+
+
+def test_a_released_routing_becomes_the_boms_operations_and_lines_name_theirs(odoo, erp, plm):
+    message = deliver(berlin(erp))
+    odoo.add_workcenter("Kitting", code="KIT-1")
+    odoo.add_workcenter("Assembly line", code="ASSY1")
+    erp.system = flows.system_delivery_configure(
+        system=erp.system, actor=None, reason="Odoo's codes",
+        connector_options={**OPTIONS, "work_centers": {"ASM-1": "ASSY1"}})
+    version = release_routing(plm.system)
+    routing = OutboundMessage.objects.get(system=erp.system, topic="routing.released")
+    assert routing.ordering_key == message.ordering_key  # after the BOM, on the same key
+    routing = deliver(routing)
+    assert routing.status == "delivered", routing.last_error
+    bom, _ = odoo_bom(odoo)
+    centers = {w["id"]: w["code"] for w in odoo.records("mrp.workcenter").values()}
+    operations = sorted((op["sequence"], op["name"], centers[op["workcenter_id"][0]],
+                         op["time_cycle_manual"])
+                        for op in odoo.records("mrp.routing.workcenter").values()
+                        if op["bom_id"][0] == bom["id"])
+    assert operations == [(10, "KIT Kitting", "KIT-1", 1.5), (20, "ASSY Assembly", "ASSY1", 40.0)]
+    writes = odoo.writes
+    repeat = deliver(routing_version_send_again(version=version, actor=None, reason="again"))
+    assert repeat.status == "delivered" and odoo.writes == writes
+    # The mBOM's line that names ASSY is consumed there in Odoo.
+    payload = dict(message.payload)
+    payload["lines"] = [{**payload["lines"][0], "operation": "ASSY"}, *payload["lines"][1:]]
+    assert deliver(again(message, payload, key="with-operation")).status == "delivered"
+    assy = next(op["id"] for op in odoo.records("mrp.routing.workcenter").values()
+                if op["name"] == "ASSY Assembly")
+    lines = [line for line in odoo.records("mrp.bom.line").values()
+             if line["bom_id"][0] == bom["id"]]
+    assert sorted(bool(line["operation_id"]) and line["operation_id"][0] == assy
+                  for line in lines) == [False, True]
+
+
+def test_a_routing_is_dead_with_the_work_center_odoo_lacks_and_never_echoed(odoo, erp, plm):
+    release_routing(plm.system)
+    message = deliver(OutboundMessage.objects.get(system=erp.system, topic="routing.released"))
+    assert message.status == "dead"
+    assert "Odoo has no work center for 'ASM-1' (code 'ASM-1'), 'KIT-1' (code 'KIT-1')" in \
+        message.last_error
+    # A routing the plant's ERP pushed itself is not sent back to it.
+    routing_push(system=erp.system, part="BK-100", plant="BER", effective_from=None,
+                 operations=OPERATIONS[:1], actor=None, reason="from the ERP")
+    assert OutboundMessage.objects.filter(topic="routing.released").count() == 1

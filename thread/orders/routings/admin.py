@@ -14,13 +14,19 @@ from django.http import Http404, HttpResponseNotAllowed
 from django.shortcuts import redirect
 from django.urls import path, reverse
 
-from thread.admin_tools import AuditedAdmin, ReadOnlyInline, report_refusal
+from thread.admin_tools import (
+    AuditedAdmin,
+    ReadOnlyInline,
+    ReasonActionForm,
+    action_reason,
+    report_refusal,
+)
 from thread.catalog.effectivity import plant_today
 from thread.errors import DomainError
 from thread.history import audited
 
 from ..models import Routing, RoutingOperation, RoutingVersion, WorkCenter
-from . import services
+from . import sending, services
 from .diff import routing_diff
 
 
@@ -131,10 +137,35 @@ class RoutingVersionAdmin(AuditedAdmin):
     info_fields = ["routing", "status", "number", "effective_from", "based_on", "created_at",
                    "created_by", "released_at", "released_by", "reason"]
 
+    action_form = ReasonActionForm
+    actions = ["send_to_erp"]
+
     def get_queryset(self, request):
         return (super().get_queryset(request)
                 .select_related("routing__part", "routing__plant", "released_by")
                 .annotate(operation_count=Count("operations")))
+
+    @admin.action(description="Send the selected released versions to their plant's ERP again "
+                              "(an ERP that takes routings from Thread: Odoo)",
+                  permissions=["release"])
+    def send_to_erp(self, request, queryset):
+        sent, refused = 0, []
+        for version in queryset.select_related("routing__plant__erp_system"):
+            try:
+                sending.routing_version_send_again(
+                    version=version, actor=request.user,
+                    reason=action_reason(request, "Sent to the ERP again"))
+                sent += 1
+            except DomainError as exc:
+                refused.append(str(exc))
+        if refused:
+            self.message_user(request, "Not sent: " + "; ".join(refused), messages.ERROR)
+        if sent:
+            self.message_user(request, f"{sent} message(s) written to the outbox; the flow "
+                                       "monitor shows their delivery.", messages.SUCCESS)
+
+    def has_release_permission(self, request) -> bool:
+        return request.user.has_perm("orders.release_routingversion")
 
     @admin.display(description="operations", ordering="operation_count")
     def operation_count(self, obj):

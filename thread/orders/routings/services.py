@@ -31,6 +31,7 @@ from thread.history import acting_user, audited, require_reason
 from ..choices import RoutingStatus
 from ..models import Routing, RoutingOperation, RoutingVersion, WorkCenter
 from .selectors import latest_released_version
+from .sending import routing_release_send
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 SHIFT_START = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
@@ -171,7 +172,7 @@ def routing_push(*, system: ExternalSystem, part: str, plant: str, effective_fro
                                  created_by=acting_user(actor), notes=f"Pushed by {system.name}")
         audited(version, actor, reason).save()
         _write_operations(version, operations, centers, actor, reason)
-        _release(version, effective_from=effective, actor=actor, reason=reason)
+        _release(version, effective_from=effective, actor=actor, reason=reason, sender=system)
     return RoutingPushResult(version, created=True)
 
 
@@ -310,13 +311,15 @@ def _write_operations(version: RoutingVersion, operations: Sequence[OperationInp
                              default_change_reason=reason)
 
 
-def _release(version: RoutingVersion, *, effective_from: date, actor, reason: str) -> None:
+def _release(version: RoutingVersion, *, effective_from: date, actor, reason: str,
+             sender: ExternalSystem | None = None) -> None:
     highest = RoutingVersion.objects.filter(routing_id=version.routing_id).aggregate(
         n=Max("number"))["n"] or 0
     version.number, version.status = highest + 1, RoutingStatus.RELEASED
     version.effective_from, version.reason = effective_from, reason
     version.released_at, version.released_by = timezone.now(), acting_user(actor)
     audited(version, actor, reason).save()
+    routing_release_send(version=version, sender=sender)
 
 
 def _locked_draft(version: RoutingVersion, verb: str) -> RoutingVersion:
