@@ -44,9 +44,9 @@ def rest_peer(httpserver, **options) -> PeerConfig:
 
 
 def test_registry_knows_the_generic_connectors():
-    assert connector_names() == ["inventree", "rest", "webhook"]
-    with pytest.raises(LookupError, match="unknown connector 'odoo'"):
-        get_connector("odoo")
+    assert connector_names() == ["inventree", "odoo", "rest", "webhook"]
+    with pytest.raises(LookupError, match="unknown connector 'sap'"):
+        get_connector("sap")
 
 
 def test_rest_posts_the_canonical_payload_with_idempotency_key_and_token(

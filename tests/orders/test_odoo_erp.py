@@ -16,6 +16,8 @@ from decimal import Decimal
 import pytest
 from django.db import transaction
 
+from thread.changes.flags import impact_flags_raise
+from thread.changes.impact import change_order_impact
 from thread.flows import services as flows
 from thread.flows.choices import DriftTrigger
 from thread.flows.delivery import drain
@@ -327,3 +329,19 @@ def test_a_routing_is_dead_with_the_work_center_odoo_lacks_and_never_echoed(odoo
     routing_push(system=erp.system, part="BK-100", plant="BER", effective_from=None,
                  operations=OPERATIONS[:1], actor=None, reason="from the ERP")
     assert OutboundMessage.objects.filter(topic="routing.released").count() == 1
+
+
+def test_pulled_orders_are_flagged_by_a_change_as_pushed_ones_are(odoo, erp, eco):
+    bike, drive = odoo.add_product("BK-100", "E-bike"), odoo.add_product("MT-510", "Motor")
+    odoo.add_production(bike, product_qty=10, state="confirmed",
+                        date_start="2027-01-20 05:00:00")
+    odoo.add_purchase(odoo.add_partner("Drivetec"), state="purchase", lines=[
+        {"product_id": drive, "product_qty": 40, "date_planned": "2027-02-01 08:00:00"}])
+    poll_odoo_orders()
+    flags = impact_flags_raise(change_order=eco, impact=change_order_impact(change_order=eco),
+                               actor=None, reason="approval")
+    pulled = {(f.production_order.number if f.production_order else f.purchase_order.number,
+               f.kind) for f in flags}
+    production = ProductionOrder.objects.get(system=erp.system).number
+    purchase = PurchaseOrder.objects.get(system=erp.system).number
+    assert pulled == {(production, "parent_assembly"), (purchase, "removed_component")}
