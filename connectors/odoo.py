@@ -271,7 +271,7 @@ class OdooConnector(ConvergingConnector):
         if missing:
             return ProbeReport(False, f"the user {rpc.login!r} lacks rights Thread needs: "
                                       f"{', '.join(missing)} (give them Manufacturing / "
-                                      "Administrator and Inventory / User)",
+                                      "Administrator, Inventory / User and Purchase / User)",
                                tuple(conversation.steps))
         return ProbeReport(True, f"connection OK — Odoo {version.get('server_version', '?')}, "
                                  f"database {rpc.database!r} as {rpc.login!r} (uid {rpc.uid})",
