@@ -159,6 +159,9 @@ def test_odoo_refusals_are_dead_with_its_words_and_server_errors_retried(odoo, e
     odoo.fail_next(status=502)
     down = deliver(again(refused, key="down"))
     assert down.status == "retrying"
+    odoo.delay_next(5)  # past the system's 3 s read timeout
+    slow = deliver(again(refused, key="slow"))
+    assert slow.status == "retrying" and "Timeout" in slow.last_error
 
 
 def test_a_unit_odoo_lacks_or_missing_rights_are_dead_with_the_reason(odoo, erp):
