@@ -5,8 +5,7 @@ units named back in Thread's words where the connector option `units` maps them.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -15,6 +14,7 @@ import httpx
 from .base import PeerConfig
 from .converging import Conversation
 from .odoo import DEFAULT_UNITS, OdooConnector, Rpc, many2one
+from .orders import ManufacturingOrder, PurchaseLine, PurchaseOrder
 
 # mrp.production states and what they are in Thread's mirror.
 PRODUCTION_STATES = {"draft": "planned", "confirmed": "released", "progress": "in_progress",
@@ -22,43 +22,7 @@ PRODUCTION_STATES = {"draft": "planned", "confirmed": "released", "progress": "i
 # A purchase order is one once confirmed; requests for quotation are not read.
 PURCHASE_STATES = ("purchase", "done", "cancel")
 ODOO_DATETIME = "%Y-%m-%d %H:%M:%S"
-
-
-@dataclass(frozen=True)
-class ManufacturingOrder:
-    """An Odoo `mrp.production` as plain data: the plant's production order."""
-
-    name: str
-    part: str  # the product's default_code: Thread's part number ("" when it has none)
-    quantity: Decimal
-    unit: str  # Thread's unit code where mapped, else Odoo's unit name
-    state: str
-    status: str  # Thread's word for the state
-    start: datetime | None
-    end: datetime | None
-    write_date: str
-
-
-@dataclass(frozen=True)
-class PurchaseLine:
-    id: int
-    part: str
-    quantity: Decimal
-    received: Decimal
-    unit: str
-    due: date | None
-
-
-@dataclass(frozen=True)
-class PurchaseOrder:
-    """An Odoo `purchase.order` with all its lines, as plain data."""
-
-    name: str
-    supplier: str
-    state: str
-    ordered_on: date | None
-    lines: tuple[PurchaseLine, ...]
-    write_date: str
+FIRST_POLL_DAYS, OVERLAP_SECONDS = 30, 300
 
 
 def odoo_datetime(value: Any) -> datetime | None:
@@ -106,7 +70,7 @@ class OdooOrders:
             quantity=quantity_of(row["product_qty"]), unit=self.unit(row["product_uom_id"]),
             state=row["state"], status=PRODUCTION_STATES.get(row["state"], ""),
             start=odoo_datetime(row["date_start"]), end=odoo_datetime(row["date_finished"]),
-            write_date=row["write_date"]) for row in rows]
+            modified=row["write_date"]) for row in rows]
 
     def purchase_orders(self, since: str) -> list[PurchaseOrder]:
         """Orders written since, and those with a line written since — each with all its
@@ -138,24 +102,22 @@ class OdooOrders:
                 quantity=quantity_of(line["product_qty"]),
                 received=quantity_of(line["qty_received"]), unit=self.unit(line["product_uom"]),
                 due=planned.date() if planned else None))
-        return [PurchaseOrder(
-            name=order["name"], supplier=order["partner_id"][1] if order["partner_id"] else "",
-            state=order["state"], ordered_on=(odoo_datetime(order["date_order"]) or None)
-            and odoo_datetime(order["date_order"]).date(),
-            lines=tuple(by_order.get(order["id"], ())), write_date=order["write_date"])
-            for order in orders]
+        orders_out = []
+        for order in orders:
+            ordered = odoo_datetime(order["date_order"])
+            orders_out.append(PurchaseOrder(
+                name=order["name"],
+                supplier=order["partner_id"][1] if order["partner_id"] else "",
+                state=order["state"], cancelled=order["state"] == "cancel", closed=False,
+                ordered_on=ordered.date() if ordered else None,
+                lines=tuple(by_order.get(order["id"], ())), modified=order["write_date"]))
+        return orders_out
 
-    @property
-    def steps(self) -> int:
-        return len(self.conversation.steps)
-
-
-def first_poll_since(now: datetime, days: int = 30) -> str:
-    return (now - timedelta(days=days)).strftime(ODOO_DATETIME)
-
-
-def poll_since(mark: str, overlap_seconds: int = 300) -> str:
-    """Where the next poll starts: the last write seen, less an overlap for Odoo transactions
-    that commit after a later one (their write_date is their start); re-reading is harmless."""
-    return (datetime.strptime(mark, ODOO_DATETIME) - timedelta(seconds=overlap_seconds)) \
-        .strftime(ODOO_DATETIME)
+    def since(self, mark: str | None, now: datetime) -> str:
+        """From a few minutes before the mark (an Odoo transaction that commits after a later
+        one carries its own start as its write_date; re-reading is harmless), else the last
+        FIRST_POLL_DAYS."""
+        if not mark:
+            return (now - timedelta(days=FIRST_POLL_DAYS)).strftime(ODOO_DATETIME)
+        return (datetime.strptime(mark, ODOO_DATETIME) - timedelta(seconds=OVERLAP_SECONDS)) \
+            .strftime(ODOO_DATETIME)

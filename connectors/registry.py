@@ -2,14 +2,36 @@
 
 from __future__ import annotations
 
-from .base import Connector
+from collections.abc import Callable
+
+import httpx
+
+from .base import Connector, PeerConfig
 from .inventree import InvenTreeConnector
 from .odoo import OdooConnector
+from .odoo_orders import OdooOrders
+from .orders import OrdersReader
 from .rest import RestJsonConnector
 from .webhook import WebhookConnector
 
 CONNECTORS: dict[str, Connector] = {c.name: c for c in (RestJsonConnector(), WebhookConnector(),
                                                          InvenTreeConnector(), OdooConnector())}
+
+
+# Connectors whose ERP Thread polls for its orders (docs/connectors.md): how to read them.
+ORDER_READERS: dict[str, Callable[..., OrdersReader]] = {
+    "odoo": lambda client, peer, deadline: OdooOrders(CONNECTORS["odoo"], client, peer,
+                                                      deadline=deadline),
+}
+
+
+def orders_reader(name: str, client: httpx.Client, peer: PeerConfig, *,
+                  deadline: float | None) -> OrdersReader:
+    return ORDER_READERS[name](client, peer, deadline)
+
+
+def reads_orders(name: str) -> bool:
+    return name in ORDER_READERS
 
 
 def get_connector(name: str) -> Connector:

@@ -38,7 +38,7 @@ from thread.orders.routings.services import (
     routing_push,
     work_centers_upsert,
 )
-from thread.orders.tasks import poll_odoo_orders
+from thread.orders.tasks import poll_erp_orders
 
 from ..support.odoo_fake import OdooFake
 
@@ -227,7 +227,7 @@ def test_polls_bring_odoos_orders_into_the_mirrors_twice_without_duplicates(odoo
     odoo.add_purchase(odoo.add_partner("Drivetec"), state="purchase", lines=[
         {"product_id": drive, "product_qty": 40, "date_planned": "2027-01-10 08:00:00"}])
     odoo.add_purchase(odoo.add_partner("Maybe"), state="draft", lines=[(drive, 5)])  # an RFQ
-    reports = {r["kind"]: r for r in poll_odoo_orders()}
+    reports = {r["kind"]: r for r in poll_erp_orders()}
     assert (reports["manufacturing_orders"]["written"], reports["purchase_orders"]["written"],
             reports["manufacturing_orders"]["error"]) == (1, 1, "")
     assert reports["manufacturing_orders"]["skipped"] == ["WH/MO/00002: product XX-1, "
@@ -241,7 +241,7 @@ def test_polls_bring_odoos_orders_into_the_mirrors_twice_without_duplicates(odoo
     [line] = purchase.lines.all()
     assert (purchase.supplier, purchase.status, line.part.number, line.quantity) == (
         "Drivetec", "open", "MT-510", Decimal(40))
-    again = {r["kind"]: r["written"] for r in poll_odoo_orders()}
+    again = {r["kind"]: r["written"] for r in poll_erp_orders()}
     assert again == {"manufacturing_orders": 0, "purchase_orders": 0}
     assert ProductionOrder.objects.filter(system=erp.system).count() == 1
     # Changes in Odoo come with the next poll.
@@ -250,7 +250,7 @@ def test_polls_bring_odoos_orders_into_the_mirrors_twice_without_duplicates(odoo
     [po_line] = [pk for pk, row in odoo.records("purchase.order.line").items()
                  if row["product_id"][0] == drive and row["product_qty"] == 40]
     odoo.update("purchase.order.line", po_line, qty_received=40)
-    changed = {r["kind"]: r["written"] for r in poll_odoo_orders()}
+    changed = {r["kind"]: r["written"] for r in poll_erp_orders()}
     assert changed == {"manufacturing_orders": 1, "purchase_orders": 1}
     order.refresh_from_db()
     purchase.refresh_from_db()
@@ -259,16 +259,16 @@ def test_polls_bring_odoos_orders_into_the_mirrors_twice_without_duplicates(odoo
 
 def test_a_failed_poll_keeps_its_mark_and_shows_on_the_flow_monitor(odoo, erp):
     odoo.add_production(odoo.add_product("BK-100", "E-bike"), product_qty=3, state="confirmed")
-    poll_odoo_orders()
+    poll_erp_orders()
     mark = ErpPollMark.objects.get(system=erp.system, kind="manufacturing_orders")
     odoo.fail_next(status=502, count=2)  # the first request of each kind
-    failed = {r["kind"]: r["error"] for r in poll_odoo_orders()}
+    failed = {r["kind"]: r["error"] for r in poll_erp_orders()}
     assert "502" in failed["manufacturing_orders"]
     again = ErpPollMark.objects.get(pk=mark.pk)
     assert again.mark == mark.mark and "502" in again.last_error
     item = AttentionItem.objects.get(kind="erp_poll_failed", about_id=str(mark.pk))
     assert item.state == "open" and "502" in item.reason
-    assert all(not r["error"] for r in poll_odoo_orders())
+    assert all(not r["error"] for r in poll_erp_orders())
     item.refresh_from_db()
     assert item.state == "resolved"
 
@@ -340,7 +340,7 @@ def test_pulled_orders_are_flagged_by_a_change_as_pushed_ones_are(odoo, erp, eco
                         date_start="2027-01-20 05:00:00")
     odoo.add_purchase(odoo.add_partner("Drivetec"), state="purchase", lines=[
         {"product_id": drive, "product_qty": 40, "date_planned": "2027-02-01 08:00:00"}])
-    poll_odoo_orders()
+    poll_erp_orders()
     flags = impact_flags_raise(change_order=eco, impact=change_order_impact(change_order=eco),
                                actor=None, reason="approval")
     pulled = {(f.production_order.number if f.production_order else f.purchase_order.number,

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from .odoo_poll import odoo_orders_poll, odoo_systems
+from .erp_orders_poll import erp_orders_poll, polled_erp_systems
 from .work_orders.batches import shift_batches_send
 
 SHIFT_BATCH_SCHEDULE = "send shift-start batches"
-ODOO_POLL_SCHEDULE = "read orders from Odoo ERPs"
+ERP_ORDERS_POLL_SCHEDULE = "read orders from polled ERPs"
 
 
 def send_shift_batches() -> dict[str, Any]:
@@ -19,9 +19,10 @@ def send_shift_batches() -> dict[str, Any]:
             "work_orders": sum(batch.sent for batch in batches)}
 
 
-def poll_odoo_orders() -> list[dict[str, Any]]:
-    """Every few minutes: each Odoo system's manufacturing and purchase orders into the mirrors
-    (each kind's mark is written with its batch, so a lost or repeated run changes nothing)."""
-    return [{"kind": kind, **vars(report)} for system in odoo_systems()
+def poll_erp_orders() -> list[dict[str, Any]]:
+    """Every few minutes: each polled ERP's manufacturing and purchase orders into the mirrors
+    (Odoo, ERPNext; each kind's mark is written with its batch, so a lost or repeated run
+    changes nothing)."""
+    return [{"kind": kind, **vars(report)} for system in polled_erp_systems()
             for kind, report in zip(("manufacturing_orders", "purchase_orders"),
-                                    odoo_orders_poll(system=system), strict=True)]
+                                    erp_orders_poll(system=system), strict=True)]

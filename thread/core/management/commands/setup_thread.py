@@ -5,7 +5,7 @@ from thread.bom.tasks import RESUME_SCHEDULE
 from thread.core.roles import setup_roles
 from thread.feedback.tasks import BUILD_ORDER_POLL_SCHEDULE
 from thread.flows.tasks import DRAIN_SCHEDULE, DRIFT_SCHEDULE
-from thread.orders.tasks import ODOO_POLL_SCHEDULE, SHIFT_BATCH_SCHEDULE
+from thread.orders.tasks import ERP_ORDERS_POLL_SCHEDULE, SHIFT_BATCH_SCHEDULE
 
 SCHEDULES = [
     # (name, function, schedule type, minutes)
@@ -28,8 +28,10 @@ SCHEDULES = [
     # docs/connectors.md, docs/feedback.md).
     (BUILD_ORDER_POLL_SCHEDULE, "thread.feedback.tasks.poll_build_orders", Schedule.MINUTES, 5,
      None),
-    # Reads manufacturing and purchase orders from Odoo ERPs (docs/connectors.md, "Odoo").
-    (ODOO_POLL_SCHEDULE, "thread.orders.tasks.poll_odoo_orders", Schedule.MINUTES, 5, None),
+    # Reads manufacturing and purchase orders from the ERPs Thread polls (Odoo, ERPNext;
+    # docs/connectors.md).
+    (ERP_ORDERS_POLL_SCHEDULE, "thread.orders.tasks.poll_erp_orders", Schedule.MINUTES, 5,
+     None),
 ]
 
 

@@ -1,15 +1,17 @@
-"""Manufacturing and purchase orders in from an Odoo that Thread polls (docs/connectors.md, "Odoo").
+"""Manufacturing and purchase orders in from the ERPs Thread polls (Odoo, ERPNext:
+docs/connectors.md).
 
-A scheduled task asks each Odoo system's connector for the manufacturing orders (`mrp.production`)
-and the purchase orders (`purchase.order` with their lines) written since its mark, and writes
-them into the mirrors through the same services the ERP's push uses — so resolution, history,
-impact flags and work orders behave exactly as for a pushed order — keyed by Odoo's reference
-(WH/MO/00012, P00042). Each kind has its mark: the last `write_date` read, stored in the
-transaction that stores the batch, so a poll that dies before that commit reads the batch again
-and the repeated upserts change nothing. The next poll starts a few minutes before the mark (an
-Odoo transaction that commits after a later one carries its own start as its write_date), so no
-record written during a poll is skipped. A failed poll keeps its mark, records the error on it
-and opens an attention item on the flow monitor; the next good poll resolves it.
+A scheduled task asks each such system's connector (`connectors.registry.orders_reader`) for
+the manufacturing orders and the purchase orders (with all their lines) modified since its
+mark, as plain data, and writes them into the mirrors through the same services the ERP's push
+uses — so resolution, history, impact flags and work orders behave exactly as for a pushed order
+— keyed by the ERP's reference. Each kind has its mark: the peer's "modified" position of the
+last record read, stored in the transaction that stores the batch, so a poll that dies before
+that commit reads the batch again and the repeated upserts change nothing. The reader starts a
+few minutes before the mark (a transaction that commits after a later one carries its own start
+as its modified time), so no record written during a poll is skipped. A failed poll keeps its
+mark, records the error on it and opens an attention item on the flow monitor; the next good
+poll resolves it.
 """
 
 from __future__ import annotations
@@ -21,15 +23,8 @@ from datetime import datetime
 from django.db import transaction
 from django.utils import timezone
 
-from connectors.odoo import OdooConnector
-from connectors.odoo_orders import (
-    ManufacturingOrder,
-    OdooOrders,
-    PurchaseOrder,
-    first_poll_since,
-    poll_since,
-)
-from connectors.registry import get_connector
+from connectors.orders import ManufacturingOrder, PurchaseOrder
+from connectors.registry import orders_reader, reads_orders
 from thread.catalog.models import Part, Plant
 from thread.flows.attention import attention_raise, attention_resolve
 from thread.flows.delivery import client_for, peer_config
@@ -48,48 +43,40 @@ from .services import (
 
 MANUFACTURING, PURCHASE = "manufacturing_orders", "purchase_orders"
 ATTENTION_KIND = "erp_poll_failed"
-REASON = "Orders read from Odoo"
+REASON = "Orders read from the ERP"
 
 
-def odoo_systems() -> list[ExternalSystem]:
-    """The enabled ERP systems Thread reaches with the Odoo connector."""
+def polled_erp_systems() -> list[ExternalSystem]:
+    """The enabled ERP systems whose connector reads their orders."""
     return [system for system in ExternalSystem.objects.filter(kind="erp", enabled=True)
-            .exclude(connector="") if isinstance(_connector(system), OdooConnector)]
+            .exclude(connector="") if reads_orders(system.connector)]
 
 
-def _connector(system: ExternalSystem):
-    try:
-        return get_connector(system.connector)
-    except LookupError:
-        return None
-
-
-def odoo_orders_poll(*, system: ExternalSystem, now: datetime | None = None) -> list[PollReport]:
+def erp_orders_poll(*, system: ExternalSystem, now: datetime | None = None) -> list[PollReport]:
     """Read the system's manufacturing, then purchase orders (see the module docstring); one
     report each. One kind failing does not stop the other."""
     now = now or timezone.now()
     reports = []
-    for kind, read, write in ((MANUFACTURING, OdooOrders.manufacturing_orders, _production),
-                              (PURCHASE, OdooOrders.purchase_orders, _purchase)):
-        reports.append(_poll(system, kind, read, write, now))
+    for kind, write in ((MANUFACTURING, _production), (PURCHASE, _purchase)):
+        reports.append(_poll(system, kind, write, now))
     return reports
 
 
-def _poll(system: ExternalSystem, kind: str, read: Callable, write: Callable,
-          now: datetime) -> PollReport:
+def _poll(system: ExternalSystem, kind: str, write: Callable, now: datetime) -> PollReport:
     report = PollReport(system.name)
     mark, _ = ErpPollMark.objects.get_or_create(system=system, kind=kind)
     try:
         plant = polled_plant(system)
-        orders = OdooOrders(_connector(system), client_for(system), peer_config(system),
-                            deadline=time.monotonic() + system.connect_timeout_seconds
-                            + system.read_timeout_seconds)
-        found = read(orders, poll_since(mark.mark) if mark.mark else first_poll_since(now))
+        reader = orders_reader(system.connector, client_for(system), peer_config(system),
+                               deadline=time.monotonic() + system.connect_timeout_seconds
+                               + system.read_timeout_seconds)
+        # The reader's method of the same name as the kind: manufacturing_orders, purchase_orders.
+        found = getattr(reader, kind)(reader.since(mark.mark or None, now))
         report.read = len(found)
         with transaction.atomic():
             report.written = write(system, plant, found, report)
             if found:
-                mark.mark = max(order.write_date for order in found)
+                mark.mark = max(order.modified for order in found)
             mark.polled_at, mark.last_count, mark.last_error = timezone.now(), report.read, ""
             mark.save()
             attention_resolve(kind=ATTENTION_KIND, about=mark,
@@ -100,7 +87,7 @@ def _poll(system: ExternalSystem, kind: str, read: Callable, write: Callable,
                                                       polled_at=timezone.now())
         attention_raise(kind=ATTENTION_KIND, about=mark, system=system,
                         reference=f"{system.name}: {kind.replace('_', ' ')}",
-                        reason=f"Reading {kind.replace('_', ' ')} from Odoo failed: "
+                        reason=f"Reading {kind.replace('_', ' ')} from the ERP failed: "
                                f"{report.error[:500]}")
     return report
 
@@ -146,13 +133,13 @@ def _purchase(system: ExternalSystem, plant: Plant, found: Sequence[PurchaseOrde
             lines.append(PurchaseOrderLineInput(
                 line_number=line.id, part=line.part, quantity=line.quantity, unit=line.unit,
                 due_date=due, received_quantity=line.received,
-                status=_line_status(order.state, line.quantity, line.received)))
+                status=_line_status(order, line.quantity, line.received)))
         if not lines:
             report.skipped.append(f"{order.name}: no line of a part Thread knows")
             continue
         inputs.append(PurchaseOrderInput(
             number=order.name, supplier=order.supplier or "?", plant=plant.code,
-            status=_order_status(order.state, lines), lines=lines, erp_status=order.state,
+            status=_order_status(order, lines), lines=lines, erp_status=order.state,
             order_date=order.ordered_on))
     if not inputs:
         return 0
@@ -161,18 +148,21 @@ def _purchase(system: ExternalSystem, plant: Plant, found: Sequence[PurchaseOrde
     return len(result.created) + len(result.updated)
 
 
-def _line_status(state: str, quantity, received) -> str:
-    if state == "cancel":
+def _line_status(order: PurchaseOrder, quantity, received) -> str:
+    if order.cancelled:
         return PurchaseOrderStatus.CANCELLED
     if received >= quantity:
         return PurchaseOrderStatus.CLOSED
     return PurchaseOrderStatus.PARTIALLY_RECEIVED if received > 0 else PurchaseOrderStatus.OPEN
 
 
-def _order_status(state: str, lines: Sequence[PurchaseOrderLineInput]) -> str:
-    """Odoo's `done` is locked, not received: Thread's status follows the lines' receipts."""
-    if state == "cancel":
+def _order_status(order: PurchaseOrder, lines: Sequence[PurchaseOrderLineInput]) -> str:
+    """By the lines' receipts (Odoo's `done` is locked, not received), unless the ERP closed or
+    cancelled the order."""
+    if order.cancelled:
         return PurchaseOrderStatus.CANCELLED
+    if order.closed:
+        return PurchaseOrderStatus.CLOSED
     statuses = {line.status for line in lines}
     if statuses == {PurchaseOrderStatus.CLOSED}:
         return PurchaseOrderStatus.CLOSED
