@@ -37,7 +37,6 @@ BOM substitutes have no place in Odoo's BOM: substitute lines are not sent.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from itertools import count
 from typing import Any
@@ -54,12 +53,12 @@ from .base import (
     read_credential,
 )
 from .converging import ConvergingConnector, Conversation, Difference, PeerRefused
+from .mbom_plan import BOM_CODE_PREFIX, Plan, number_of
 
 TOPIC = "mbom.published"
 ROUTING_TOPIC = "routing.released"
 RPC_PATH = "/jsonrpc"
 DEFAULT_UNITS = {"pcs": "Units"}
-BOM_CODE_PREFIX = "Thread "
 # Odoo's exceptions that say the data or the rights are wrong: retrying cannot help.
 REFUSALS = frozenset(f"odoo.exceptions.{name}" for name in (
     "ValidationError", "UserError", "AccessError", "AccessDenied", "MissingError",
@@ -128,78 +127,6 @@ def fault(error: Mapping[str, Any], what: str) -> Classification:
     if name in REFUSALS:
         return Classification(Outcome.DEAD, 200, f"odoo-{short}", detail)
     return Classification(Outcome.RETRY, 200, f"odoo-{short}", detail)
-
-
-# --- The mBOM message as Odoo's products and BOM ------------------------------------------------
-
-@dataclass(frozen=True)
-class Line:
-    position: int
-    part: str
-    quantity: Decimal
-    unit: str  # Odoo's unit name
-    operation: str  # the routing operation's code where it is consumed ("": none named)
-
-
-@dataclass(frozen=True)
-class Plan:
-    """What Odoo must hold for one mBOM message (plain data from the payload)."""
-
-    plant: str
-    product: str
-    revision: str
-    version: int
-    unit: str  # the product's unit, Odoo's name
-    names: Mapping[str, str]  # part number → name
-    part_units: Mapping[str, str]  # part number → Odoo's unit name
-    lines: tuple[Line, ...]
-
-    @property
-    def key(self) -> str:
-        return f"{self.plant}:{self.product}"
-
-    @property
-    def code(self) -> str:
-        return f"{BOM_CODE_PREFIX}{self.plant} rev {self.revision} mBOM v{self.version}"
-
-    @classmethod
-    def of(cls, payload: Mapping[str, Any], units: Mapping[str, str]) -> Plan:
-        try:
-            product, lines = payload["part"], list(payload["lines"])
-        except (KeyError, TypeError) as exc:
-            raise MappingError(f"not an mBOM message: {exc}") from None
-        described = payload.get("parts") or {}
-
-        def unit(code: str, where: str) -> str:
-            if code not in units:
-                raise MappingError(f"{where}: Thread's unit {code!r} has no Odoo unit of measure "
-                                   "— add the system's unit code in the catalog, or map it in "
-                                   "the connector option 'units'")
-            return units[code]
-
-        part_units = {number: unit(info.get("base_unit") or "pcs", number)
-                      for number, info in described.items()}
-        part_units.setdefault(product, unit(payload.get("base_unit") or "pcs", product))
-        planned = []
-        for line in lines:
-            if line.get("substitutes_for"):
-                continue  # Odoo's BOM has no substitutes
-            part_units.setdefault(line["part"], unit(line["unit"], line["part"]))
-            planned.append(Line(int(line["position"]), line["part"],
-                                number_of(line["quantity"]),
-                                unit(line["unit"], f"line {line['position']}"),
-                                line.get("operation") or ""))
-        return cls(payload.get("plant") or "", product, payload.get("revision") or "",
-                   int(payload.get("version") or 0), part_units[product],
-                   {number: (described.get(number) or {}).get("name") or number
-                    for number in part_units}, part_units, tuple(planned))
-
-
-def number_of(value: Any) -> Decimal:
-    try:
-        return Decimal(str(value))
-    except (InvalidOperation, ValueError):
-        raise MappingError(f"not a quantity: {value!r}") from None
 
 
 def text(value: Any) -> str:

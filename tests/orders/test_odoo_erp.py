@@ -170,7 +170,7 @@ def test_a_unit_odoo_lacks_or_missing_rights_are_dead_with_the_reason(odoo, erp)
     payload["lines"] = [{**payload["lines"][0], "unit": "drum"}, *payload["lines"][1:]]
     unmapped = deliver(again(message, payload, key="unmapped"))
     assert unmapped.status == "dead"
-    assert "Thread's unit 'drum' has no Odoo unit of measure" in unmapped.last_error
+    assert "Thread's unit 'drum' has no unit of measure at the ERP" in unmapped.last_error
     erp.system = flows.system_delivery_configure(
         system=erp.system, actor=None, reason="a unit Odoo lacks",
         connector_options={**OPTIONS, "units": {"pcs": "Pieces"}})

@@ -230,6 +230,7 @@ class Store:
                 for row in new[fieldname]:
                     row["parent"] = name
         if action == "update_after_submit":
+            self._defaults(doctype, new)
             self._validate_update_after_submit(doctype, old, new)
         elif action in ("save", "submit"):
             self._defaults(doctype, new)

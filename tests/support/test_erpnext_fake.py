@@ -46,7 +46,8 @@ def test_list_filters_fields_paging(fake, client):
         "fields": json.dumps(["name", "item_group"]), "order_by": "name asc",
         "filters": json.dumps([["Item", "item_group", "=", "Raw Material"], ["name", "!=", "RM-0"]]),
         "limit_page_length": 2, "limit_start": 1}).json()["data"]
-    assert got == [{"name": "RM-2", "item_group": "Raw Material"}, {"name": "RM-3", "item_group": "Raw Material"}]
+    assert got == [{"name": "RM-2", "item_group": "Raw Material"},
+                   {"name": "RM-3", "item_group": "Raw Material"}]
     liked = client.get("/api/resource/Item", params={"filters": json.dumps({"name": ["like", "RM-%"]}),
                                                      "limit_page_length": 0}).json()["data"]
     assert len(liked) == 5
@@ -70,7 +71,8 @@ def test_get_missing_and_bad_link(fake, client):
     assert "X" not in fake.records("Item")
     made = client.post("/api/resource/Item", json={"item_code": "X", "item_group": "Products",
                                                    "stock_uom": "Nos"}).json()["data"]
-    assert made["name"] == "X" and made["is_stock_item"] == 1 and made["creation"] == "2026-01-15 09:00:00.000000"
+    assert made["name"] == "X" and made["is_stock_item"] == 1
+    assert made["creation"] == "2026-01-15 09:00:00.000000"
 
 
 def test_bom_submit_on_insert_moves_default(fake, client):
@@ -129,7 +131,8 @@ def test_deny_fail_next_and_cut(fake, client):
     assert listed.status_code == 403 and listed.json()["_error_message"] == "No permission for Item"
     created = client.post("/api/resource/Item", json={"item_code": "A", "item_group": "Products",
                                                       "stock_uom": "Nos"})
-    assert created.status_code == 403 and "Insufficient Permission for Item" in created.json()["_error_message"]
+    assert created.status_code == 403
+    assert "Insufficient Permission for Item" in created.json()["_error_message"]
     fake.allow("Item")
     fake.fail_next(502, count=2)
     assert [client.get("/api/resource/UOM").status_code for _ in range(3)] == [502, 502, 200]
