@@ -139,7 +139,8 @@ class Conversation:
             return None
         classification = self.connector.classify(response)
         if classification.outcome != Outcome.DELIVERED:
-            detail = f"{method} {request.url} answered {response.status_code}: {text[:500]}"
+            detail = (f"{method} {request.url} answered {response.status_code}: "
+                      f"{self.connector.answer_text(response)}")
             raise PeerRefused(Classification(
                 classification.outcome, classification.status_code, classification.error_class,
                 detail, classification.retry_after, text[:BODY_EXCERPT_CHARS]))
@@ -170,6 +171,10 @@ class ConvergingConnector(Connector):
 
     def build(self, envelope: OutboundEnvelope, peer: PeerConfig) -> PeerRequest:
         raise MappingError(f"{self.name} delivers by converging, not by one request")
+
+    def answer_text(self, response: httpx.Response) -> str:
+        """A refusal's text as the delivery's error shows it (a peer may word it better)."""
+        return response.text[:500]
 
     @abstractmethod
     def converge(self, conversation: Conversation, envelope: OutboundEnvelope,

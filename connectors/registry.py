@@ -7,6 +7,7 @@ from collections.abc import Callable
 import httpx
 
 from .base import Connector, PeerConfig
+from .erpnext import ErpNextConnector, ErpNextOrders
 from .inventree import InvenTreeConnector
 from .odoo import OdooConnector
 from .odoo_orders import OdooOrders
@@ -15,13 +16,16 @@ from .rest import RestJsonConnector
 from .webhook import WebhookConnector
 
 CONNECTORS: dict[str, Connector] = {c.name: c for c in (RestJsonConnector(), WebhookConnector(),
-                                                         InvenTreeConnector(), OdooConnector())}
+                                                         InvenTreeConnector(), OdooConnector(),
+                                                         ErpNextConnector())}
 
 
 # Connectors whose ERP Thread polls for its orders (docs/connectors.md): how to read them.
 ORDER_READERS: dict[str, Callable[..., OrdersReader]] = {
     "odoo": lambda client, peer, deadline: OdooOrders(CONNECTORS["odoo"], client, peer,
                                                       deadline=deadline),
+    "erpnext": lambda client, peer, deadline: ErpNextOrders(CONNECTORS["erpnext"], client, peer,
+                                                            deadline=deadline),
 }
 
 

@@ -44,7 +44,7 @@ def rest_peer(httpserver, **options) -> PeerConfig:
 
 
 def test_registry_knows_the_generic_connectors():
-    assert connector_names() == ["inventree", "odoo", "rest", "webhook"]
+    assert connector_names() == ["erpnext", "inventree", "odoo", "rest", "webhook"]
     with pytest.raises(LookupError, match="unknown connector 'sap'"):
         get_connector("sap")
 
