@@ -22,6 +22,7 @@ Options (ExternalSystem.connector_options):
      "units": {"pcs": "Nos"},             # Thread unit code → ERPNext UOM (default pcs → Nos)
      "work_centers": {"ASM-1": "Assembly Line 1"},  # Thread work center → Workstation
      "plant": "BER",                      # the plant whose orders the poll reads
+     "time_zone": "Europe/Berlin",        # the site's time zone (default UTC)
      "quantity_digits": 6}
 The credential (one environment variable) is "<api key>:<api secret>" of ERPNext's user.
 """
@@ -30,10 +31,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 from urllib.parse import quote
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import httpx
 
@@ -287,14 +289,12 @@ def text(value: Any) -> str:
 
 # --- Orders in (the orders app's poll) -----------------------------------------------------------
 
-def frappe_datetime(value: Any) -> datetime | None:
-    """Frappe's datetimes are the site's time; Thread takes the site as UTC (docs)."""
+def frappe_datetime(value: Any, zone: ZoneInfo) -> datetime | None:
+    """Frappe's datetimes are the site's local time, without a zone (System Settings → Time
+    Zone; the connector option 'time_zone')."""
     if not value:
         return None
-    text_value = str(value)
-    if len(text_value) == 10:
-        return datetime.fromisoformat(text_value).replace(tzinfo=UTC)
-    return datetime.fromisoformat(text_value[:26]).replace(tzinfo=UTC)
+    return datetime.fromisoformat(str(value)[:26]).replace(tzinfo=zone)
 
 
 class ErpNextOrders:
@@ -306,10 +306,18 @@ class ErpNextOrders:
                                          known_ids={})
         units = {**DEFAULT_UNITS, **(peer.options.get("units") or {})}
         self.thread_units = {erp: thread for thread, erp in units.items()}
+        try:
+            self.zone = ZoneInfo(peer.options.get("time_zone") or "UTC")
+        except (ZoneInfoNotFoundError, ValueError):
+            raise MappingError(f"{peer.system_name}: connector option 'time_zone' "
+                               f"{peer.options.get('time_zone')!r} is not a time zone") from None
 
     def since(self, mark: str | None, now: datetime) -> str:
+        """The mark is the site's own `modified` text; a first poll starts at the site's time
+        FIRST_POLL_DAYS ago."""
         if not mark:
-            return (now - timedelta(days=FIRST_POLL_DAYS)).strftime(FRAPPE_DATETIME)
+            return (now.astimezone(self.zone) - timedelta(days=FIRST_POLL_DAYS)) \
+                .replace(tzinfo=None).strftime(FRAPPE_DATETIME)
         moment = datetime.fromisoformat(mark[:26]) - timedelta(seconds=OVERLAP_SECONDS)
         return moment.strftime(FRAPPE_DATETIME)
 
@@ -328,8 +336,9 @@ class ErpNextOrders:
                 quantity=Decimal(str(row.get("qty") or 0)),
                 unit=self.thread_units.get(row.get("stock_uom") or "", row.get("stock_uom") or ""),
                 state=status, status=WORK_ORDER_STATUSES.get(status, ""),
-                start=frappe_datetime(row.get("planned_start_date")),
-                end=frappe_datetime(row.get("planned_end_date")), modified=row["modified"]))
+                start=frappe_datetime(row.get("planned_start_date"), self.zone),
+                end=frappe_datetime(row.get("planned_end_date"), self.zone),
+                modified=row["modified"]))
         return out
 
     def purchase_orders(self, since: str) -> list[PurchaseOrder]:
@@ -342,10 +351,11 @@ class ErpNextOrders:
         for name in names:
             doc = (self.conversation.request("GET", resource("Purchase Order", name)) or {}) \
                 .get("data") or {}
-            ordered = frappe_datetime(doc.get("transaction_date"))
+            ordered = frappe_datetime(doc.get("transaction_date"), self.zone)
             lines = []
             for row in doc.get("items") or []:
-                due = frappe_datetime(row.get("schedule_date") or doc.get("schedule_date"))
+                due = frappe_datetime(row.get("schedule_date") or doc.get("schedule_date"),
+                                      self.zone)
                 uom = row.get("uom") or row.get("stock_uom") or ""
                 lines.append(PurchaseLine(
                     id=int(row.get("idx") or 0), part=row.get("item_code") or "",

@@ -8,8 +8,9 @@ orders and purchase orders come into the mirrors by the poll, twice without dupl
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.db import transaction
@@ -24,7 +25,7 @@ from thread.orders.tasks import poll_erp_orders
 from ..support.erpnext_fake import ErpNextFake
 from .test_odoo_erp import release_routing
 
-OPTIONS = {"item_group": "Products", "plant": "BER",
+OPTIONS = {"item_group": "Products", "plant": "BER", "time_zone": "Europe/Berlin",
            "work_centers": {"KIT-1": "Kitting", "ASM-1": "Assembly Line"}}
 
 
@@ -32,7 +33,8 @@ OPTIONS = {"item_group": "Products", "plant": "BER",
 def erpnext(bike, erp, monkeypatch):
     """The test ERP is an ERPNext serving Berlin; the bike's mBOM messages are waiting for it."""
     monkeypatch.setenv("ERPNEXT_TOKEN", "k:s")
-    with ErpNextFake(api_key="k", api_secret="s", now=datetime.now()) as fake:
+    with ErpNextFake(api_key="k", api_secret="s", now=datetime.now(ZoneInfo("Europe/Berlin"))
+                     .replace(tzinfo=None)) as fake:
         erp.system = flows.system_delivery_configure(
             system=erp.system, actor=None, reason="ERPNext", connector="erpnext",
             base_url=fake.url, credential_name="ERPNEXT_TOKEN", connector_options=OPTIONS,
@@ -143,6 +145,7 @@ def test_polls_bring_work_orders_and_purchase_orders_in_twice_without_duplicates
     order = ProductionOrder.objects.get(system=erp.system)
     assert (order.number, order.status, order.quantity, order.plant.code) == (
         work_order, "released", Decimal(12), "BER")
+    assert order.planned_start == datetime(2027, 1, 20, 5, tzinfo=UTC)  # 06:00 at the site
     mirror = PurchaseOrder.objects.get(system=erp.system)
     [line] = mirror.lines.all()
     assert (mirror.number, mirror.supplier, line.part.number, line.quantity) == (
