@@ -244,10 +244,16 @@ class ErpNextConnector(ConvergingConnector):
                        "workstation": centers.get(step["work_center"], step["work_center"]),
                        "time_in_mins": number_of(step["run_minutes"])} for step in steps]
         codes = {op["operation"] for op in operations}
-        items = [{"item_code": row["item_code"], "qty": float(self.rounded(row["qty"], peer)),
-                  "uom": row.get("uom"),
-                  **({"operation": row["operation"]} if row.get("operation") in codes else {})}
-                 for row in current.get("items") or []]
+        # Where the mBOM consumes each part (the routing message lists it), else as it was.
+        consumed: dict[str, str] = {}
+        for entry in payload.get("line_operations") or []:
+            consumed.setdefault(entry["part"], entry["operation"])
+        items = []
+        for row in current.get("items") or []:
+            operation = consumed.get(row["item_code"]) or row.get("operation")
+            items.append({"item_code": row["item_code"],
+                          "qty": float(self.rounded(row["qty"], peer)), "uom": row.get("uom"),
+                          **({"operation": operation} if operation in codes else {})})
         plan = Plan(plant, part, "", 0, str(current.get("uom") or ""), {}, {}, ())
         wanted = self.bom_doc(plan, peer, items=items, operations=operations)
         return self.converge_bom(conversation, plan, current, wanted, peer, 0)

@@ -477,8 +477,40 @@ class OdooConnector(ConvergingConnector):
         if commands:
             rpc.execute("mrp.bom", "write", [bom["id"]], {"operation_ids": commands},
                         writes=True)
+        assigned = self.assign_operations(rpc, bom["id"], payload.get("line_operations") or [])
         return (f"{part}: {len(commands)} operation change{'s' if len(commands) != 1 else ''}"
+                f", {assigned} line{'s' if assigned != 1 else ''} given an operation"
                 f" (routing v{version}){f', {created} product created' if created else ''}")
+
+    def assign_operations(self, rpc: Rpc, bom: int,
+                          consumed: list[Mapping[str, Any]]) -> int:
+        """The BOM's lines name the operation the mBOM consumes them at (as the routing
+        message lists them): one write for the lines whose operation differs."""
+        if not consumed:
+            return 0
+        operations = self.operations(rpc, bom)
+        codes = {row["id"]: row["default_code"] for row in rpc.execute(
+            "product.product", "search_read",
+            [["default_code", "in", sorted({c["part"] for c in consumed})]],
+            fields=["default_code"])}
+        lines = rpc.execute("mrp.bom.line", "search_read", [["bom_id", "=", bom]],
+                            fields=["product_id", "sequence", "operation_id"],
+                            order="sequence, id")
+        commands, taken = [], set()
+        for entry in consumed:
+            candidates = [line for line in lines if line["id"] not in taken and
+                          codes.get(many2one(line["product_id"])) == entry["part"]]
+            line = next((c for c in candidates if c["sequence"] == entry["position"]),
+                        candidates[0] if candidates else None)
+            wanted = operations.get(entry["operation"])
+            if line is None or wanted is None:
+                continue
+            taken.add(line["id"])
+            if many2one(line["operation_id"]) != wanted:
+                commands.append([1, line["id"], {"operation_id": wanted}])
+        if commands:
+            rpc.execute("mrp.bom", "write", [bom], {"bom_line_ids": commands}, writes=True)
+        return len(commands)
 
     def work_centers(self, rpc: Rpc, peer: PeerConfig, codes: set[str]) -> dict[str, int]:
         """Odoo's work center ids by Thread's work center code, through the option

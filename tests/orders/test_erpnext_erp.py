@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from django.db import transaction
 
+from thread.bom.models import MBomLine
 from thread.flows import services as flows
 from thread.flows.delivery import drain
 from thread.flows.models import DeliveryAttempt, OutboundMessage
@@ -116,6 +117,9 @@ def test_a_routing_becomes_a_new_default_bom_with_operations(erpnext, erp, plm):
     deliver(berlin(erp))
     erpnext.add_workstation("Kitting")
     erpnext.add_workstation("Assembly Line")
+    MBomLine.objects.filter(version__mbom__plant__code="BER", version__is_current=True,
+                            version__mbom__revision__part__number="BK-100",
+                            part__number="FR-200").update(operation="ASSY")
     release_routing(plm.system)
     routing = deliver(OutboundMessage.objects.get(system=erp.system, topic="routing.released"))
     assert routing.status == "delivered", routing.last_error
@@ -123,7 +127,8 @@ def test_a_routing_becomes_a_new_default_bom_with_operations(erpnext, erp, plm):
     assert (old["is_default"], new["is_default"], new["with_operations"]) == (0, 1, 1)
     assert [(op["operation"], op["workstation"], op["time_in_mins"]) for op in
             new["operations"]] == [("KIT", "Kitting", 1.5), ("ASSY", "Assembly Line", 40.0)]
-    assert sorted(row["item_code"] for row in new["items"]) == ["FR-200", "MT-500"]
+    assert sorted((row["item_code"], row.get("operation") or "") for row in new["items"]) == [
+        ("FR-200", "ASSY"), ("MT-500", "")]  # where the mBOM consumes it
 
 
 def test_test_connection_says_plainly_what_is_wrong(erpnext, erp, monkeypatch):

@@ -16,6 +16,7 @@ from decimal import Decimal
 import pytest
 from django.db import transaction
 
+from thread.bom.models import MBomLine
 from thread.changes.flags import impact_flags_raise
 from thread.changes.impact import change_order_impact
 from thread.flows import services as flows
@@ -295,8 +296,13 @@ def test_a_released_routing_becomes_the_boms_operations_and_lines_name_theirs(od
     erp.system = flows.system_delivery_configure(
         system=erp.system, actor=None, reason="Odoo's codes",
         connector_options={**OPTIONS, "work_centers": {"ASM-1": "ASSY1"}})
+    MBomLine.objects.filter(version__mbom__plant__code="BER", version__is_current=True,
+                            version__mbom__revision__part__number="BK-100",
+                            part__number="FR-200").update(operation="ASSY")
     version = release_routing(plm.system)
     routing = OutboundMessage.objects.get(system=erp.system, topic="routing.released")
+    assert routing.payload["line_operations"] == [
+        {"part": "FR-200", "position": 10, "operation": "ASSY"}]
     assert routing.ordering_key == message.ordering_key  # after the BOM, on the same key
     routing = deliver(routing)
     assert routing.status == "delivered", routing.last_error
@@ -307,6 +313,12 @@ def test_a_released_routing_becomes_the_boms_operations_and_lines_name_theirs(od
                         for op in odoo.records("mrp.routing.workcenter").values()
                         if op["bom_id"][0] == bom["id"])
     assert operations == [(10, "KIT Kitting", "KIT-1", 1.5), (20, "ASSY Assembly", "ASSY1", 40.0)]
+    assy = next(op["id"] for op in odoo.records("mrp.routing.workcenter").values()
+                if op["name"] == "ASSY Assembly")
+    frame = next(line for line in odoo.records("mrp.bom.line").values()
+                 if line["bom_id"][0] == bom["id"] and line["product_id"][1].startswith(
+                     "[FR-200]"))
+    assert frame["operation_id"][0] == assy  # the routing's delivery named the line's
     writes = odoo.writes
     repeat = deliver(routing_version_send_again(version=version, actor=None, reason="again"))
     assert repeat.status == "delivered" and odoo.writes == writes
@@ -314,8 +326,6 @@ def test_a_released_routing_becomes_the_boms_operations_and_lines_name_theirs(od
     payload = dict(message.payload)
     payload["lines"] = [{**payload["lines"][0], "operation": "ASSY"}, *payload["lines"][1:]]
     assert deliver(again(message, payload, key="with-operation")).status == "delivered"
-    assy = next(op["id"] for op in odoo.records("mrp.routing.workcenter").values()
-                if op["name"] == "ASSY Assembly")
     lines = [line for line in odoo.records("mrp.bom.line").values()
              if line["bom_id"][0] == bom["id"]]
     assert sorted(bool(line["operation_id"]) and line["operation_id"][0] == assy

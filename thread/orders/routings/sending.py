@@ -15,6 +15,7 @@ from django.db.models import Model
 
 from connectors.registry import takes
 from thread.bom.mbom.generation import ordering_key
+from thread.bom.models import MBomVersion
 from thread.catalog.selectors import outbound_unit_codes
 from thread.errors import StateConflict
 from thread.flows.models import ExternalSystem, OutboundMessage
@@ -28,9 +29,19 @@ TOPIC = "routing.released"
 
 
 def routing_payload(version: RoutingVersion) -> dict[str, Any]:
+    """The routing's operations, and where the plant's newest mBOM of the part consumes its
+    lines (part, position, operation code), so the ERP's BOM lines name their operation even
+    when the mBOM went before the routing."""
     routing = version.routing
     part = routing.part
+    mbom = MBomVersion.objects.filter(mbom__plant=routing.plant, mbom__revision__part=part,
+                                      is_current=True).order_by("-created_at", "-id").first()
+    consumed = [] if mbom is None else [
+        {"part": line.part.number, "position": line.position, "operation": line.operation}
+        for line in mbom.lines.select_related("part").exclude(operation="")
+        .order_by("position")]
     return {
+        "line_operations": consumed,
         "plant": routing.plant.code, "part": part.number, "name": part.name,
         "base_unit": part.base_unit.code, "routing_version": version.number,
         "effective_from": version.effective_from.isoformat(),
