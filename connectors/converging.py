@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import time
 from abc import abstractmethod
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, ClassVar
@@ -37,6 +37,7 @@ from .base import (
     PeerId,
     PeerRequest,
     PeerStep,
+    ProbeReport,
     classify_exception,
     join_url,
     json_body,
@@ -171,6 +172,21 @@ class ConvergingConnector(Connector):
 
     def build(self, envelope: OutboundEnvelope, peer: PeerConfig) -> PeerRequest:
         raise MappingError(f"{self.name} delivers by converging, not by one request")
+
+    def probe_with(self, client: httpx.Client, peer: PeerConfig, *, deadline: float | None,
+                   checks: Callable[[Conversation], tuple[bool, str]]) -> ProbeReport:
+        """"Test connection" as a conversation: `checks` answers (ok, summary) or raises, and
+        every failure becomes a plain sentence with the requests it made."""
+        conversation = Conversation(self, client, peer, deadline=deadline, known_ids={})
+        try:
+            ok, summary = checks(conversation)
+        except MappingError as exc:
+            ok, summary = False, f"configuration — {exc}"
+        except PeerRefused as refused:
+            ok, summary = False, refused.classification.detail
+        except httpx.HTTPError as exc:
+            ok, summary = False, f"{type(exc).__name__}: {exc}"
+        return ProbeReport(ok, summary, tuple(conversation.steps))
 
     def answer_text(self, response: httpx.Response) -> str:
         """A refusal's text as the delivery's error shows it (a peer may word it better)."""

@@ -40,7 +40,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import httpx
 
 from .base import MappingError, OutboundEnvelope, PeerConfig, ProbeReport, read_credential
-from .converging import ConvergingConnector, Conversation, Difference, PeerRefused
+from .converging import ConvergingConnector, Conversation, Difference
 from .mbom_plan import Plan, number_of
 from .orders import ManufacturingOrder, PurchaseLine, PurchaseOrder
 
@@ -118,26 +118,19 @@ class ErpNextConnector(ConvergingConnector):
               deadline: float | None = None) -> ProbeReport:
         """"Test connection" for ERPNext: the key (`frappe.auth.get_logged_user`), the user's
         read access to each doctype Thread uses, and the item group new items go to."""
-        conversation = Conversation(self, client, peer, deadline=deadline, known_ids={})
-        try:
+        def checks(conversation: Conversation) -> tuple[bool, str]:
             user = conversation.request("GET", "/api/method/frappe.auth.get_logged_user")
             for doctype in NEEDED_DOCTYPES:
-                conversation.request("GET", resource(doctype),
-                                     params={"limit_page_length": 1})
+                conversation.request("GET", resource(doctype), params={"limit_page_length": 1})
             group = peer.options.get("item_group") or "Products"
             if conversation.request("GET", resource("Item Group", group),
                                     missing_ok=True) is None:
-                return ProbeReport(False, f"item group {group!r} does not exist in ERPNext: set "
-                                          "the connector option 'item_group'",
-                                   tuple(conversation.steps))
-        except MappingError as exc:
-            return ProbeReport(False, f"configuration — {exc}", tuple(conversation.steps))
-        except PeerRefused as refused:
-            return ProbeReport(False, refused.classification.detail, tuple(conversation.steps))
-        except httpx.HTTPError as exc:
-            return ProbeReport(False, f"{type(exc).__name__}: {exc}", tuple(conversation.steps))
-        return ProbeReport(True, f"connection OK — ERPNext as {(user or {}).get('message')!r}, "
-                                 f"item group {group!r}", tuple(conversation.steps))
+                return False, (f"item group {group!r} does not exist in ERPNext: set the "
+                               "connector option 'item_group'")
+            return True, (f"connection OK — ERPNext as {(user or {}).get('message')!r}, "
+                          f"item group {group!r}")
+
+        return self.probe_with(client, peer, deadline=deadline, checks=checks)
 
     # --- delivery -------------------------------------------------------------------------
 

@@ -181,28 +181,21 @@ class OdooConnector(ConvergingConnector):
               deadline: float | None = None) -> ProbeReport:
         """"Test connection" for Odoo: the server (`common.version`), the login and API key
         (`common.authenticate`) on the database, and the rights Thread needs."""
-        conversation = Conversation(self, client, peer, deadline=deadline, known_ids={})
-        try:
+        def checks(conversation: Conversation) -> tuple[bool, str]:
             rpc = Rpc(self, conversation, peer)
             version = rpc.call("common", "version") or {}
             rpc.authenticate()
             missing = [f"{operation} {model}" for model, operation in NEEDED_RIGHTS
                        if not rpc.execute(model, "check_access_rights", operation,
                                           raise_exception=False)]
-        except MappingError as exc:
-            return ProbeReport(False, f"configuration — {exc}", tuple(conversation.steps))
-        except PeerRefused as refused:
-            return ProbeReport(False, refused.classification.detail, tuple(conversation.steps))
-        except httpx.HTTPError as exc:
-            return ProbeReport(False, f"{type(exc).__name__}: {exc}", tuple(conversation.steps))
-        if missing:
-            return ProbeReport(False, f"the user {rpc.login!r} lacks rights Thread needs: "
-                                      f"{', '.join(missing)} (give them Manufacturing / "
-                                      "Administrator, Inventory / User and Purchase / User)",
-                               tuple(conversation.steps))
-        return ProbeReport(True, f"connection OK — Odoo {version.get('server_version', '?')}, "
-                                 f"database {rpc.database!r} as {rpc.login!r} (uid {rpc.uid})",
-                           tuple(conversation.steps))
+            if missing:
+                return False, (f"the user {rpc.login!r} lacks rights Thread needs: "
+                               f"{', '.join(missing)} (give them Manufacturing / Administrator, "
+                               "Inventory / User and Purchase / User)")
+            return True, (f"connection OK — Odoo {version.get('server_version', '?')}, "
+                          f"database {rpc.database!r} as {rpc.login!r} (uid {rpc.uid})")
+
+        return self.probe_with(client, peer, deadline=deadline, checks=checks)
 
     # --- delivery -------------------------------------------------------------------------
 
