@@ -32,7 +32,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from datetime import datetime, timedelta
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from typing import Any
 from urllib.parse import quote
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -41,12 +41,13 @@ import httpx
 
 from .base import MappingError, OutboundEnvelope, PeerConfig, ProbeReport, read_credential
 from .converging import ConvergingConnector, Conversation, Difference
-from .mbom_plan import Plan, number_of
+from .mbom_plan import Plan, at_precision, number_of, unit_map
 from .orders import ManufacturingOrder, PurchaseLine, PurchaseOrder
 
 TOPIC = "mbom.published"
 ROUTING_TOPIC = "routing.released"
 DEFAULT_UNITS = {"pcs": "Nos"}
+QUANTITY_DIGITS = 6  # unless the option says
 # What the user must be allowed to read, as "test connection" checks it.
 NEEDED_DOCTYPES = ("Item", "BOM", "Operation", "Workstation", "Work Order", "Purchase Order")
 FRAPPE_DATETIME = "%Y-%m-%d %H:%M:%S.%f"
@@ -105,12 +106,10 @@ class ErpNextConnector(ConvergingConnector):
         return text[:800]
 
     def units(self, peer: PeerConfig, payload: Mapping[str, Any]) -> dict[str, str]:
-        return {**DEFAULT_UNITS, **(payload.get("units") or {}),
-                **(peer.options.get("units") or {})}
+        return unit_map(DEFAULT_UNITS, peer.options, payload)
 
     def rounded(self, value: Any, peer: PeerConfig) -> Decimal:
-        digits = Decimal(1).scaleb(-int(peer.options.get("quantity_digits") or 6))
-        return Decimal(str(value or 0)).quantize(digits, rounding=ROUND_HALF_UP)
+        return at_precision(value, peer.options, QUANTITY_DIGITS)
 
     # --- test connection -------------------------------------------------------------------
 
@@ -303,8 +302,8 @@ class ErpNextOrders:
                  deadline: float | None) -> None:
         self.conversation = Conversation(connector, client, peer, deadline=deadline,
                                          known_ids={})
-        units = {**DEFAULT_UNITS, **(peer.options.get("units") or {})}
-        self.thread_units = {erp: thread for thread, erp in units.items()}
+        self.thread_units = {erp: thread for thread, erp in
+                             unit_map(DEFAULT_UNITS, peer.options).items()}
         try:
             self.zone = ZoneInfo(peer.options.get("time_zone") or "UTC")
         except (ZoneInfoNotFoundError, ValueError):

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
 from .base import MappingError
@@ -83,3 +83,16 @@ def number_of(value: Any) -> Decimal:
         return Decimal(str(value))
     except (InvalidOperation, ValueError):
         raise MappingError(f"not a quantity: {value!r}") from None
+
+
+def unit_map(defaults: Mapping[str, str], options: Mapping[str, Any],
+             payload: Mapping[str, Any] | None = None) -> dict[str, str]:
+    """Thread unit code → the ERP's unit name: the connector's defaults, the system's unit codes
+    the message carries, then the connector option 'units' (the last word)."""
+    return {**defaults, **((payload or {}).get("units") or {}), **(options.get("units") or {})}
+
+
+def at_precision(value: Any, options: Mapping[str, Any], default_digits: int) -> Decimal:
+    """A quantity at the ERP's precision (option 'quantity_digits'), as it stores it."""
+    digits = Decimal(1).scaleb(-int(options.get("quantity_digits") or default_digits))
+    return Decimal(str(value or 0)).quantize(digits, rounding=ROUND_HALF_UP)

@@ -37,7 +37,7 @@ BOM substitutes have no place in Odoo's BOM: substitute lines are not sent.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import Decimal, InvalidOperation
 from itertools import count
 from typing import Any
 
@@ -53,12 +53,13 @@ from .base import (
     read_credential,
 )
 from .converging import ConvergingConnector, Conversation, Difference, PeerRefused
-from .mbom_plan import BOM_CODE_PREFIX, Plan, number_of
+from .mbom_plan import BOM_CODE_PREFIX, Plan, at_precision, number_of, unit_map
 
 TOPIC = "mbom.published"
 ROUTING_TOPIC = "routing.released"
 RPC_PATH = "/jsonrpc"
 DEFAULT_UNITS = {"pcs": "Units"}
+QUANTITY_DIGITS = 5  # Odoo's "Product Unit of Measure" precision unless the option says
 # Odoo's exceptions that say the data or the rights are wrong: retrying cannot help.
 REFUSALS = frozenset(f"odoo.exceptions.{name}" for name in (
     "ValidationError", "UserError", "AccessError", "AccessDenied", "MissingError",
@@ -169,11 +170,7 @@ class OdooConnector(ConvergingConnector):
         return {}  # the API key travels in each call's arguments, as Odoo's API asks
 
     def units(self, peer: PeerConfig, payload: Mapping[str, Any]) -> dict[str, str]:
-        return {**DEFAULT_UNITS, **(payload.get("units") or {}),
-                **(peer.options.get("units") or {})}
-
-    def digits(self, peer: PeerConfig) -> Decimal:
-        return Decimal(1).scaleb(-int(peer.options.get("quantity_digits") or 5))
+        return unit_map(DEFAULT_UNITS, peer.options, payload)
 
     # --- test connection -------------------------------------------------------------------
 
@@ -345,8 +342,8 @@ class OdooConnector(ConvergingConnector):
                 commands.append([1, match["id"], changed])
         return commands + [[2, row["id"], 0] for row in extra]
 
-    def rounded(self, value: Decimal, peer: PeerConfig) -> Decimal:
-        return value.quantize(self.digits(peer), rounding=ROUND_HALF_UP)
+    def rounded(self, value: Any, peer: PeerConfig) -> Decimal:
+        return at_precision(value, peer.options, QUANTITY_DIGITS)
 
     def same(self, current: Any, wanted: Any, peer: PeerConfig) -> bool:
         """Odoo's value against Thread's: many2one by id, quantities at Odoo's precision."""

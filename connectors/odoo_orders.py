@@ -13,6 +13,7 @@ import httpx
 
 from .base import PeerConfig
 from .converging import Conversation
+from .mbom_plan import unit_map
 from .odoo import DEFAULT_UNITS, OdooConnector, Rpc, many2one
 from .orders import ManufacturingOrder, PurchaseLine, PurchaseOrder
 
@@ -45,8 +46,8 @@ class OdooOrders:
         self.conversation = Conversation(connector, client, peer, deadline=deadline,
                                          known_ids={})
         self.rpc = Rpc(connector, self.conversation, peer)
-        units = {**DEFAULT_UNITS, **(peer.options.get("units") or {})}
-        self.thread_units = {odoo: thread for thread, odoo in units.items()}
+        self.thread_units = {odoo: thread for thread, odoo in
+                             unit_map(DEFAULT_UNITS, peer.options).items()}
 
     def unit(self, many2one_value: Any) -> str:
         name = many2one_value[1] if isinstance(many2one_value, list | tuple) else ""

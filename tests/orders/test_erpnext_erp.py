@@ -13,17 +13,15 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import pytest
-from django.db import transaction
 
 from thread.bom.models import MBomLine
 from thread.flows import services as flows
-from thread.flows.delivery import drain
 from thread.flows.models import DeliveryAttempt, OutboundMessage
-from thread.flows.outbox import outbound_message_write
 from thread.orders.models import ProductionOrder, PurchaseOrder
 from thread.orders.tasks import poll_erp_orders
 
 from ..support.erpnext_fake import ErpNextFake
+from .erp_delivery_support import again, berlin, deliver
 from .test_odoo_erp import release_routing
 
 OPTIONS = {"item_group": "Products", "plant": "BER", "time_zone": "Europe/Berlin",
@@ -41,24 +39,6 @@ def erpnext(bike, erp, monkeypatch):
             base_url=fake.url, credential_name="ERPNEXT_TOKEN", connector_options=OPTIONS,
             connect_timeout_seconds=1, read_timeout_seconds=3)
         yield fake
-
-
-def berlin(erp) -> OutboundMessage:
-    return OutboundMessage.objects.get(system=erp.system, topic="mbom.published",
-                                       payload__plant="BER", payload__part="BK-100")
-
-
-def deliver(message: OutboundMessage) -> OutboundMessage:
-    drain(prefer_ids=[message.pk], budget_seconds=30)
-    message.refresh_from_db()
-    return message
-
-
-def again(message: OutboundMessage, payload=None, key="again") -> OutboundMessage:
-    with transaction.atomic():
-        return outbound_message_write(system=message.system, topic=message.topic,
-                                      payload=payload or message.payload, about=message.about,
-                                      cause=None, ordering_key=key)
 
 
 def boms(fake, item="BK-100") -> list[dict]:

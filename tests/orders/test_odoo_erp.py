@@ -14,14 +14,12 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
-from django.db import transaction
 
 from thread.bom.models import MBomLine
 from thread.changes.flags import impact_flags_raise
 from thread.changes.impact import change_order_impact
 from thread.flows import services as flows
 from thread.flows.choices import DriftTrigger
-from thread.flows.delivery import drain
 from thread.flows.drift_check import drift_check_run
 from thread.flows.models import (
     AttentionItem,
@@ -30,7 +28,6 @@ from thread.flows.models import (
     OutboundMessage,
     PeerObject,
 )
-from thread.flows.outbox import outbound_message_write
 from thread.orders.models import ErpPollMark, ProductionOrder, PurchaseOrder
 from thread.orders.routings.sending import routing_version_send_again
 from thread.orders.routings.services import (
@@ -42,6 +39,7 @@ from thread.orders.routings.services import (
 from thread.orders.tasks import poll_erp_orders
 
 from ..support.odoo_fake import OdooFake
+from .erp_delivery_support import again, berlin, deliver
 
 KEY = "odoo-test-key"
 OPTIONS = {"database": "thread", "login": "thread@example.com", "units": {"pcs": "Units"},
@@ -59,24 +57,6 @@ def odoo(bike, erp, monkeypatch):
             credential_name="ODOO_API_KEY", connector_options=OPTIONS,
             connect_timeout_seconds=1, read_timeout_seconds=3)
         yield fake
-
-
-def berlin(erp) -> OutboundMessage:
-    return OutboundMessage.objects.get(system=erp.system, topic="mbom.published",
-                                       payload__plant="BER", payload__part="BK-100")
-
-
-def deliver(message: OutboundMessage) -> OutboundMessage:
-    drain(prefer_ids=[message.pk], budget_seconds=30)
-    message.refresh_from_db()
-    return message
-
-
-def again(message: OutboundMessage, payload=None, key="again") -> OutboundMessage:
-    with transaction.atomic():
-        return outbound_message_write(system=message.system, topic=message.topic,
-                                      payload=payload or message.payload, about=message.about,
-                                      cause=None, ordering_key=key)
 
 
 def odoo_bom(fake) -> tuple[dict, list[tuple[str, float, str, int]]]:
