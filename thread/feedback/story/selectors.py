@@ -20,7 +20,8 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.contrib.contenttypes.models import ContentType
-from django.db.models import Model, Q, QuerySet
+from django.db.models import CharField, Model, Q, QuerySet
+from django.db.models.functions import Cast
 from django.urls import reverse
 
 from thread.bom.models import EBom, EBomLine, MappingRuleSetVersion, MBomVersion
@@ -91,7 +92,7 @@ def revision_story(*, revision: PartRevision, at: datetime | None = None) -> dic
     changes = _change_orders(revision, moment)
     plants = _plants(revision, moment)
     orders = _orders(revision, moment)
-    messages = _messages(revision, plants, orders, moment)
+    messages = _messages(revision, plants, moment)
     flags = _impact_flags(revision, changes, moment)
     drift = _drift(messages["mbom_message_ids"], moment)
     feedback = _feedback(revision, plants, moment)
@@ -329,21 +330,22 @@ def _passed(moment: Moment, when: datetime | None) -> datetime | None:
 
 # --- Messages, impact flags, drift ----------------------------------------------------------
 
-def _messages(revision: PartRevision, plants: dict[str, Any], orders: dict[str, Any],
+def _messages(revision: PartRevision, plants: dict[str, Any],
               moment: Moment) -> dict[str, Any]:
     """What was sent to whom about this revision: its mBOM versions, its work orders (the
     documents, changes and completions), and the feedback told to the PLM."""
     kinds = ContentType.objects.get_for_models(MBomVersion, WorkOrder, FeedbackAlert)
-    work_order_ids = [w.id for w in orders["work_orders"]]
+    # Every work order of the revision, not only the listed ones: the totals count them all
+    # (subqueries, so the query count stays fixed; a message names its object as text).
+    work_orders = WorkOrder.objects.filter(revision=revision)
     through = WorkOrder.outbound_messages.through
-    by_work_order = set(through.objects.filter(workorder_id__in=work_order_ids)
-                        .values_list("outboundmessage_id", flat=True))
-    alerts = FeedbackAlert.objects.filter(revision=revision).values_list("pk", flat=True)
     about = (Q(about_type=kinds[MBomVersion],
                about_id__in=[str(v.pk) for v in plants["versions"]])
-             | Q(about_type=kinds[WorkOrder], about_id__in=[str(pk) for pk in work_order_ids])
-             | Q(about_type=kinds[FeedbackAlert], about_id__in=[str(pk) for pk in alerts])
-             | Q(pk__in=by_work_order))
+             | Q(about_type=kinds[WorkOrder], about_id__in=_ids_as_text(work_orders))
+             | Q(about_type=kinds[FeedbackAlert], about_id__in=_ids_as_text(
+                 FeedbackAlert.objects.filter(revision=revision)))
+             | Q(pk__in=through.objects.filter(workorder__in=work_orders)
+                 .values("outboundmessage_id")))
     messages = OutboundMessage.objects.filter(about & moment.upto("created_at"))
     statuses: dict[str, int] = defaultdict(int)
     rows = list(messages.select_related("system").order_by("-created_at", "-id")
@@ -360,6 +362,10 @@ def _messages(revision: PartRevision, plants: dict[str, Any], orders: dict[str, 
                       "link": reverse("flows-monitor:message", args=[r["pk"]])}
                      for r in rows[:LIMIT]],
             "total": len(rows), "statuses": dict(statuses), "mbom_message_ids": mbom_ids}
+
+
+def _ids_as_text(rows: QuerySet) -> QuerySet:
+    return rows.order_by().annotate(id_text=Cast("id", CharField())).values("id_text")
 
 
 def _status_then(row: dict[str, Any], moment: Moment) -> str:
